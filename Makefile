@@ -1,0 +1,27 @@
+# lam: the two entry points are `make demo` and `make test`; both run the
+# one-time set-up first (a no-op once done).
+SHARED ?= ../shared
+CARGO ?= cargo
+
+.PHONY: setup demo test lint bench build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release -p lam
+
+# The main job on a small built-in default: a published expert on cheetah-run.
+demo: build
+	./target/release/lam expert eval --task cheetah-run \
+	  --checkpoint $(SHARED)/reference/experts/cheetah-run/checkpoint.pt --episodes 5
+
+test: setup
+	LAM_SHARED_DIR=$(abspath $(SHARED)) $(CARGO) test --workspace
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: build
+	./target/release/lam bench physics

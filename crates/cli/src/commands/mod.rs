@@ -1,0 +1,5 @@
+//! One module per top-level command.
+
+pub mod bench;
+pub mod expert;
+pub mod info;

@@ -1,0 +1,49 @@
+//! `lam`: latent action models from video with distractors — the command line.
+
+mod commands;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Latent action learning with distractors: simulate, collect, train, evaluate.
+#[derive(Debug, Parser)]
+#[command(name = "lam", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Expert policies: evaluate the published checkpoints.
+    #[command(subcommand)]
+    Expert(commands::expert::ExpertCommand),
+    /// Benchmarks that print figures next to their references.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+    /// Versions of the linked libraries and where model files are found.
+    Info,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LAM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Expert(cmd) => commands::expert::run(cmd),
+        Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Info => commands::info::run(),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

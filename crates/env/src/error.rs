@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
     /// An unknown task name.
-    #[error("unknown task {0:?}; expected one of: cheetah-run, walker-run, hopper-hop, humanoid-walk")]
+    #[error(
+        "unknown task {0:?}; expected one of: cheetah-run, walker-run, hopper-hop, humanoid-walk"
+    )]
     UnknownTask(String),
     /// The Control Suite model files were not found.
     #[error("the Control Suite model file {path} is missing ({reason}); run `scripts/setup.sh` (or `make setup`), or point LAM_MODELS_DIR at a folder holding cheetah.xml, walker.xml, hopper.xml, humanoid.xml and common/")]

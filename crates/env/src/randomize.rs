@@ -36,6 +36,20 @@ pub fn randomize_limited_and_rotational_joints(physics: &mut Physics, rng: &mut 
     }
 }
 
+/// Draws only the limited hinge and slide joints uniformly within their
+/// ranges, leaving every other coordinate alone (cheetah's reset: the root
+/// stays upright).
+pub fn randomize_limited_joints(physics: &mut Physics, rng: &mut impl Rng) {
+    let joints: Vec<_> = (0..physics.model().njnt())
+        .map(|j| physics.model().joint(j))
+        .filter(|j| j.limited && matches!(j.kind, JointKind::Hinge | JointKind::Slide))
+        .collect();
+    let qpos = physics.qpos_mut();
+    for joint in joints {
+        qpos[joint.qpos_adr] = rng.random_range(joint.range[0]..=joint.range[1]);
+    }
+}
+
 /// A unit quaternion: Gaussian components (uniform rotation) when `gaussian`,
 /// else uniform [0, 1) components normalised (the suite's choice for free joints).
 fn random_unit_quaternion(rng: &mut impl Rng, gaussian: bool) -> [f64; 4] {

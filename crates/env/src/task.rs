@@ -40,12 +40,18 @@ impl TaskId {
 
     /// The Control Suite domain (model) name, e.g. `cheetah`.
     pub fn domain(self) -> &'static str {
-        self.name().split('-').next().expect("task names have a domain")
+        self.name()
+            .split('-')
+            .next()
+            .expect("task names have a domain")
     }
 
     /// The Control Suite task name within the domain, e.g. `run`.
     pub fn task(self) -> &'static str {
-        self.name().split('-').nth(1).expect("task names have a task")
+        self.name()
+            .split('-')
+            .nth(1)
+            .expect("task names have a task")
     }
 
     /// The model file, relative to the models folder.

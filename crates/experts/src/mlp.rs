@@ -32,7 +32,9 @@ impl Linear {
         };
         if let Some(expected) = inputs {
             if ins != expected {
-                return Err(shape_error(format!("[{outputs}, {expected}] (inputs {expected})")));
+                return Err(shape_error(format!(
+                    "[{outputs}, {expected}] (inputs {expected})"
+                )));
             }
         }
         let b = dict.get_shaped(&format!("{prefix}.bias"), &[outputs])?;
@@ -94,7 +96,11 @@ impl Mlp {
     /// Chains `layers`, checking that sizes connect.
     pub fn new(layers: Vec<Linear>, activation: Activation) -> Self {
         for pair in layers.windows(2) {
-            assert_eq!(pair[0].outputs(), pair[1].inputs(), "layer sizes do not connect");
+            assert_eq!(
+                pair[0].outputs(),
+                pair[1].inputs(),
+                "layer sizes do not connect"
+            );
         }
         Self { layers, activation }
     }

@@ -174,7 +174,11 @@ mod tests {
         let block = MlpBlock::new(&vs.root(), 8);
         let x = Tensor::randn([4, 8], (Kind::Float, Device::Cpu)) * 5.0;
         let y = block.forward(&x);
-        let mean = y.mean_dim(-1, false, Kind::Float).abs().max().double_value(&[]);
+        let mean = y
+            .mean_dim(-1, false, Kind::Float)
+            .abs()
+            .max()
+            .double_value(&[]);
         let std = y.std_dim(-1, false, false).double_value(&[0]);
         assert!(mean < 1e-4, "row mean {mean}");
         assert!((std - 1.0).abs() < 1e-2, "row std {std}");

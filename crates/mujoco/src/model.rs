@@ -112,12 +112,11 @@ impl Model {
             path: path.to_path_buf(),
             source,
         })?;
-        let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
-            MujocoError::Load {
+        let c_path =
+            CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| MujocoError::Load {
                 path: path.to_path_buf(),
                 message: "path contains a NUL byte".into(),
-            }
-        })?;
+            })?;
         let mut error = vec![0 as c_char; 1024];
         // SAFETY: c_path is NUL-terminated, error has the length we pass.
         let raw = unsafe {

@@ -81,6 +81,16 @@ impl Physics {
         unsafe { ffi::mj_step(self.m(), self.d()) }
     }
 
+    /// `n` calls of `mj_step` from a loop written in C (a reference for benchmarks).
+    pub fn step_n_in_c(&mut self, n: usize) {
+        extern "C" {
+            fn lam_c_step_loop(m: *const ffi::mjModel, d: *mut ffi::mjData, n: i32);
+        }
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        // SAFETY: matching model and data; the loop only calls mj_step.
+        unsafe { lam_c_step_loop(self.m(), self.d(), n) }
+    }
+
     /// `mj_step1`: the position- and velocity-dependent half of a step.
     pub fn step1(&mut self) {
         // SAFETY: matching model and data.
@@ -166,8 +176,7 @@ impl Physics {
         let n = self.model.nu();
         check_len("ctrl", n, ctrl.len())?;
         // SAFETY: ctrl holds nu values; uniquely borrowed through &mut self.
-        unsafe { std::slice::from_raw_parts_mut(self.data.as_mut().ctrl, n) }
-            .copy_from_slice(ctrl);
+        unsafe { std::slice::from_raw_parts_mut(self.data.as_mut().ctrl, n) }.copy_from_slice(ctrl);
         Ok(())
     }
 

@@ -40,7 +40,10 @@ fn loads_a_model_and_reads_its_structure() {
     assert!(hinge.limited);
     assert!((hinge.range[1] - std::f64::consts::FRAC_PI_2).abs() < 1e-12);
     let free = model.joint(model.id(ObjectKind::Joint, "free").unwrap());
-    assert_eq!((free.kind, free.qpos_adr, free.dof_adr), (JointKind::Free, 1, 1));
+    assert_eq!(
+        (free.kind, free.qpos_adr, free.dof_adr),
+        (JointKind::Free, 1, 1)
+    );
     assert_eq!(model.name(ObjectKind::Body, 1), Some("pole"));
 }
 
@@ -50,7 +53,10 @@ fn a_broken_model_reports_mujocos_message_and_the_file() {
     let err = Model::from_xml(file.path()).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, MujocoError::Load { .. }), "{text}");
-    assert!(text.contains("nonsense"), "MuJoCo's text is missing: {text}");
+    assert!(
+        text.contains("nonsense"),
+        "MuJoCo's text is missing: {text}"
+    );
     assert!(text.contains(&file.path().display().to_string()), "{text}");
     let missing = Model::from_xml("/no/such/model.xml").unwrap_err();
     assert!(matches!(missing, MujocoError::Unreadable { .. }));
@@ -81,7 +87,10 @@ fn stepping_advances_time_and_moves_the_state() {
     assert!(physics.xpos(2)[2] < z0, "the free ball falls");
     physics.forward();
     let angle = physics.sensor(0)[0];
-    assert!((angle - physics.qpos()[0]).abs() < 1e-12, "jointpos sensor {angle}");
+    assert!(
+        (angle - physics.qpos()[0]).abs() < 1e-12,
+        "jointpos sensor {angle}"
+    );
     physics.reset();
     assert_eq!(physics.time(), 0.0);
     assert_eq!(physics.qpos()[0], 0.0);
@@ -114,4 +123,19 @@ fn cloned_models_are_independent() {
 #[test]
 fn linked_library_is_mujoco_2_2_2() {
     assert_eq!(crate::version(), 222);
+}
+
+#[test]
+fn the_c_loop_steps_like_the_rust_loop() {
+    let file = write_xml(PENDULUM);
+    let mut a = Physics::from_xml(file.path()).unwrap();
+    let mut b = Physics::from_xml(file.path()).unwrap();
+    a.set_ctrl(&[0.5]).unwrap();
+    b.set_ctrl(&[0.5]).unwrap();
+    for _ in 0..25 {
+        a.step();
+    }
+    b.step_n_in_c(25);
+    assert_eq!(a.qpos(), b.qpos());
+    assert_eq!(a.time(), b.time());
 }

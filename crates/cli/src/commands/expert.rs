@@ -68,7 +68,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         threads,
         &|r| {
             bar.inc(1);
-            bar.println(format!("episode seed {:>4}: return {:8.1}", r.seed, r.total));
+            bar.suspend(|| println!("episode seed {:>4}: return {:8.1}", r.seed, r.total));
         },
     )
     .with_context(|| format!("evaluating {} on {}", args.checkpoint.display(), args.task))?;

@@ -3,7 +3,7 @@
 use lam_mujoco::{Model, ObjectKind, Physics};
 use rand_chacha::ChaCha8Rng;
 
-use crate::randomize::randomize_limited_and_rotational_joints;
+use crate::randomize::randomize_limited_joints;
 use crate::tolerance::{Sigmoid, Tolerance};
 use crate::{EnvError, Task, TaskId};
 
@@ -51,7 +51,9 @@ impl Task for CheetahRun {
         physics: &mut Physics,
         rng: &mut ChaCha8Rng,
     ) -> Result<(), EnvError> {
-        randomize_limited_and_rotational_joints(physics, rng);
+        // Unlike the other tasks, only limited joints are drawn: the root
+        // (rootx, rootz, rooty) keeps its upright default.
+        randomize_limited_joints(physics, rng);
         // The suite settles with its "legacy" step (mj_step2 then mj_step1).
         for _ in 0..SETTLE_STEPS {
             physics.step2();

@@ -29,15 +29,29 @@ fn observation_and_action_sizes_match_the_suite() {
         assert_eq!(first.len(), obs, "{task} observation");
         assert_eq!(e.action_size(), act, "{task} actions");
         let step = e.step(&vec![0.1; act]).unwrap();
-        assert_eq!(step.observation.len(), obs, "{task} observation after a step");
-        assert!((0.0..=1.0).contains(&step.reward), "{task} reward {}", step.reward);
+        assert_eq!(
+            step.observation.len(),
+            obs,
+            "{task} observation after a step"
+        );
+        assert!(
+            (0.0..=1.0).contains(&step.reward),
+            "{task} reward {}",
+            step.reward
+        );
     }
 }
 
 #[test]
 fn cheetah_reward_is_speed_over_ten() {
     let mut e = env(TaskId::CheetahRun, 0);
-    for (speed, reward) in [(5.0, 0.5), (10.0, 1.0), (12.0, 1.0), (-3.0, 0.0), (2.5, 0.25)] {
+    for (speed, reward) in [
+        (5.0, 0.5),
+        (10.0, 1.0),
+        (12.0, 1.0),
+        (-3.0, 0.0),
+        (2.5, 0.25),
+    ] {
         let mut qvel = vec![0.0; 9];
         qvel[0] = speed; // rootx: every body moves forward at `speed`
         set_state(&mut e, &qvel);
@@ -74,10 +88,18 @@ fn hopper_reward_needs_standing_and_speed() {
     let mut qvel = vec![0.0; 7];
     qvel[0] = 2.0; // rootx
     set_state(&mut e, &qvel);
-    assert!((e.reward() - 1.0).abs() < 1e-9, "standing, 2 m/s: {}", e.reward());
+    assert!(
+        (e.reward() - 1.0).abs() < 1e-9,
+        "standing, 2 m/s: {}",
+        e.reward()
+    );
     qvel[0] = 1.5;
     set_state(&mut e, &qvel);
-    assert!((e.reward() - 0.75).abs() < 1e-9, "standing, 1.5 m/s: {}", e.reward());
+    assert!(
+        (e.reward() - 0.75).abs() < 1e-9,
+        "standing, 1.5 m/s: {}",
+        e.reward()
+    );
     // Lying down (torso rotated 90 degrees at the rooty hinge): not standing.
     qvel[0] = 2.0;
     set_state(&mut e, &qvel);
@@ -92,7 +114,11 @@ fn humanoid_reward_at_rest_and_walking() {
     let mut e = env(TaskId::HumanoidWalk, 0);
     // qpos0: upright, head at ~1.69 m, zero control; at rest move = 0.
     set_state(&mut e, &[0.0; 27]);
-    assert!((e.reward() - 1.0 / 6.0).abs() < 1e-9, "at rest {}", e.reward());
+    assert!(
+        (e.reward() - 1.0 / 6.0).abs() < 1e-9,
+        "at rest {}",
+        e.reward()
+    );
     let mut qvel = vec![0.0; 27];
     qvel[0] = 0.6;
     qvel[1] = 0.8; // |v_xy| = 1 m/s
@@ -130,7 +156,11 @@ fn resets_stay_within_joint_ranges() {
             // Cheetah settles for 200 steps after drawing; check the drawn
             // positions through the other tasks, and cheetah's within a
             // small tolerance for the soft joint limits.
-            let tol = if task == TaskId::CheetahRun { 0.1 } else { 1e-12 };
+            let tol = if task == TaskId::CheetahRun {
+                0.1
+            } else {
+                1e-12
+            };
             let model = e.physics().model();
             for j in 0..model.njnt() {
                 let joint = model.joint(j);
@@ -145,7 +175,10 @@ fn resets_stay_within_joint_ranges() {
                     (JointKind::Free, _) => {
                         let quat = &e.physics().qpos()[joint.qpos_adr + 3..joint.qpos_adr + 7];
                         let norm: f64 = quat.iter().map(|v| v * v).sum();
-                        assert!((norm - 1.0).abs() < 1e-9, "free joint quaternion norm {norm}");
+                        assert!(
+                            (norm - 1.0).abs() < 1e-9,
+                            "free joint quaternion norm {norm}"
+                        );
                     }
                     _ => {}
                 }
@@ -162,8 +195,13 @@ fn humanoid_starts_without_contacts_and_cheetah_at_time_zero() {
         assert_eq!(e.physics().ncon(), 0);
     }
     let mut c = env(TaskId::CheetahRun, 5);
-    c.reset().unwrap();
-    assert_eq!(c.physics().time(), 0.0);
+    for _ in 0..5 {
+        c.reset().unwrap();
+        assert_eq!(c.physics().time(), 0.0);
+        // Only limited joints are drawn: after settling the root is near upright.
+        let rooty = c.physics().qpos()[2];
+        assert!(rooty.abs() < 0.5, "cheetah starts rotated by {rooty} rad");
+    }
 }
 
 #[test]

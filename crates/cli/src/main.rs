@@ -21,6 +21,8 @@ enum Command {
     /// Benchmarks that print figures next to their references.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Render frames of a task to a PNG strip (our CPU renderer).
+    Render(commands::render::RenderArgs),
     /// Versions of the linked libraries and where model files are found.
     Info,
 }
@@ -37,6 +39,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Expert(cmd) => commands::expert::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Render(args) => commands::render::run(args),
         Command::Info => commands::info::run(),
     };
     match result {

@@ -16,3 +16,4 @@ pub mod tolerance;
 pub use environment::{Environment, Step, EPISODE_LENGTH};
 pub use error::EnvError;
 pub use task::{Task, TaskId};
+pub mod render;

@@ -19,10 +19,12 @@ pub mod ffi;
 mod error;
 mod model;
 mod physics;
+mod visual;
 
 pub use error::MujocoError;
 pub use model::{JointInfo, JointKind, Model, ObjectKind};
 pub use physics::Physics;
+pub use visual::{GeomInfo, GeomShape, Headlight, LightInfo, MaterialInfo, TextureInfo};
 
 #[cfg(test)]
 mod tests;

@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod expert;
 pub mod info;
+pub mod render;

@@ -1,0 +1,219 @@
+//! Ray intersections with MuJoCo's primitive shapes, in the shape's own frame.
+
+use glam::DVec3;
+use lam_mujoco::GeomShape;
+
+/// A ray `origin + t * dir`.
+#[derive(Clone, Copy, Debug)]
+pub struct Ray {
+    /// Start point.
+    pub origin: DVec3,
+    /// Direction (need not be unit length for intersection; shading uses unit).
+    pub dir: DVec3,
+}
+
+/// The nearest hit: distance along the ray and the outward normal (local frame).
+#[derive(Clone, Copy, Debug)]
+pub struct LocalHit {
+    /// Ray parameter of the hit.
+    pub t: f64,
+    /// Outward surface normal (not normalised for every shape).
+    pub normal: DVec3,
+}
+
+/// Smallest root of `a t² + 2 b t + c = 0` greater than `t_min`.
+fn smallest_root(a: f64, b: f64, c: f64, t_min: f64) -> Option<f64> {
+    let disc = b * b - a * c;
+    if disc < 0.0 || a == 0.0 {
+        return None;
+    }
+    let s = disc.sqrt();
+    let t0 = (-b - s) / a;
+    if t0 > t_min {
+        return Some(t0);
+    }
+    let t1 = (-b + s) / a;
+    (t1 > t_min).then_some(t1)
+}
+
+fn sphere(ray: &Ray, center: DVec3, r: f64, t_min: f64) -> Option<LocalHit> {
+    let oc = ray.origin - center;
+    let t = smallest_root(
+        ray.dir.length_squared(),
+        oc.dot(ray.dir),
+        oc.length_squared() - r * r,
+        t_min,
+    )?;
+    Some(LocalHit {
+        t,
+        normal: ray.origin + ray.dir * t - center,
+    })
+}
+
+/// Infinite cylinder around z, radius r; returns hits with |z| <= half.
+fn cylinder_side(ray: &Ray, r: f64, half: f64, t_min: f64) -> Option<LocalHit> {
+    let (o, d) = (ray.origin, ray.dir);
+    let a = d.x * d.x + d.y * d.y;
+    let b = o.x * d.x + o.y * d.y;
+    let c = o.x * o.x + o.y * o.y - r * r;
+    let disc = b * b - a * c;
+    if disc < 0.0 || a == 0.0 {
+        return None;
+    }
+    let s = disc.sqrt();
+    for t in [(-b - s) / a, (-b + s) / a] {
+        if t > t_min {
+            let p = o + d * t;
+            if p.z.abs() <= half {
+                return Some(LocalHit {
+                    t,
+                    normal: DVec3::new(p.x, p.y, 0.0),
+                });
+            }
+        }
+    }
+    None
+}
+
+fn nearest(a: Option<LocalHit>, b: Option<LocalHit>) -> Option<LocalHit> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(if x.t <= y.t { x } else { y }),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Intersects a ray (in the shape's frame) with a shape of `size`.
+/// Planes are bounded by `size[0..2]` when those are positive.
+pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Option<LocalHit> {
+    match shape {
+        GeomShape::Plane => {
+            if ray.dir.z.abs() < 1e-12 {
+                return None;
+            }
+            let t = -ray.origin.z / ray.dir.z;
+            if t <= t_min {
+                return None;
+            }
+            let p = ray.origin + ray.dir * t;
+            let inside = |v: f64, half: f64| half <= 0.0 || v.abs() <= half;
+            (inside(p.x, size[0]) && inside(p.y, size[1])).then_some(LocalHit {
+                t,
+                normal: DVec3::Z,
+            })
+        }
+        GeomShape::Sphere => sphere(ray, DVec3::ZERO, size[0], t_min),
+        GeomShape::Capsule => {
+            let (r, half) = (size[0], size[1]);
+            let side = cylinder_side(ray, r, half, t_min);
+            let caps = nearest(
+                sphere(ray, DVec3::new(0.0, 0.0, half), r, t_min),
+                sphere(ray, DVec3::new(0.0, 0.0, -half), r, t_min),
+            );
+            nearest(side, caps)
+        }
+        GeomShape::Ellipsoid => {
+            let scale = DVec3::from_array(size);
+            let scaled = Ray {
+                origin: ray.origin / scale,
+                dir: ray.dir / scale,
+            };
+            let hit = sphere(&scaled, DVec3::ZERO, 1.0, t_min)?;
+            Some(LocalHit {
+                t: hit.t,
+                normal: hit.normal / scale,
+            })
+        }
+        GeomShape::Cylinder => {
+            let (r, half) = (size[0], size[1]);
+            let side = cylinder_side(ray, r, half, t_min);
+            let mut cap = None;
+            if ray.dir.z.abs() > 1e-12 {
+                for z in [half, -half] {
+                    let t = (z - ray.origin.z) / ray.dir.z;
+                    let p = ray.origin + ray.dir * t;
+                    if t > t_min && p.x * p.x + p.y * p.y <= r * r {
+                        cap = nearest(
+                            cap,
+                            Some(LocalHit {
+                                t,
+                                normal: DVec3::new(0.0, 0.0, z.signum()),
+                            }),
+                        );
+                    }
+                }
+            }
+            nearest(side, cap)
+        }
+        GeomShape::Box => {
+            let half = DVec3::from_array(size);
+            let inv = ray.dir.recip();
+            let t1 = (-half - ray.origin) * inv;
+            let t2 = (half - ray.origin) * inv;
+            let lo = t1.min(t2);
+            let hi = t1.max(t2);
+            let t_near = lo.max_element();
+            let t_far = hi.min_element();
+            if t_near > t_far {
+                return None;
+            }
+            let (t, pick) = if t_near > t_min {
+                (t_near, lo)
+            } else if t_far > t_min {
+                (t_far, hi)
+            } else {
+                return None;
+            };
+            let axis = if pick.x == t {
+                0
+            } else if pick.y == t {
+                1
+            } else {
+                2
+            };
+            let p = ray.origin + ray.dir * t;
+            let mut normal = DVec3::ZERO;
+            normal[axis] = p[axis].signum();
+            Some(LocalHit { t, normal })
+        }
+        GeomShape::Other => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ray(o: [f64; 3], d: [f64; 3]) -> Ray {
+        Ray {
+            origin: DVec3::from_array(o),
+            dir: DVec3::from_array(d),
+        }
+    }
+
+    #[test]
+    fn each_shape_is_hit_at_the_right_distance() {
+        let r = ray([0.0, 0.0, 5.0], [0.0, 0.0, -1.0]);
+        let t = |shape, size| intersect(shape, size, &r, 1e-9).map(|h| h.t);
+        assert_eq!(t(GeomShape::Plane, [0.0; 3]), Some(5.0));
+        assert!((t(GeomShape::Sphere, [1.0, 0.0, 0.0]).unwrap() - 4.0).abs() < 1e-12);
+        // Capsule along z: half-length 1, radius 0.5, top at z = 1.5.
+        assert!((t(GeomShape::Capsule, [0.5, 1.0, 0.0]).unwrap() - 3.5).abs() < 1e-12);
+        assert!((t(GeomShape::Cylinder, [0.5, 1.0, 0.0]).unwrap() - 4.0).abs() < 1e-12);
+        assert!((t(GeomShape::Box, [1.0, 1.0, 2.0]).unwrap() - 3.0).abs() < 1e-12);
+        assert!((t(GeomShape::Ellipsoid, [1.0, 1.0, 3.0]).unwrap() - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn misses_and_bounded_planes() {
+        let side = ray([0.0, 5.0, 5.0], [0.0, 0.0, -1.0]);
+        assert!(intersect(GeomShape::Sphere, [1.0, 0.0, 0.0], &side, 0.0).is_none());
+        assert!(intersect(GeomShape::Plane, [2.0, 2.0, 0.0], &side, 0.0).is_none());
+        assert!(intersect(GeomShape::Plane, [0.0, 0.0, 0.0], &side, 0.0).is_some());
+        // The side of a capsule, hit horizontally.
+        let h = ray([5.0, 0.0, 0.3], [-1.0, 0.0, 0.0]);
+        let hit = intersect(GeomShape::Capsule, [0.5, 1.0, 0.0], &h, 0.0).unwrap();
+        assert!((hit.t - 4.5).abs() < 1e-12);
+        assert!(hit.normal.normalize().abs_diff_eq(DVec3::X, 1e-12));
+    }
+}

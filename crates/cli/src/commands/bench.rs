@@ -12,6 +12,19 @@ use lam_mujoco::Physics;
 pub enum BenchCommand {
     /// Physics steps/s per task on one thread: our loop, a C loop run now, and TASKS.md's C figures.
     Physics(PhysicsArgs),
+    /// Frames/s of step + render at 64 px, one thread, no distractors (vanilla).
+    Render(RenderArgs),
+}
+
+/// Arguments of `lam bench render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Seconds per task.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Rays per pixel side (1 or 2).
+    #[arg(long, default_value_t = 2)]
+    supersample: usize,
 }
 
 /// Arguments of `lam bench physics`.
@@ -29,6 +42,7 @@ pub struct PhysicsArgs {
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Physics(args) => physics(args),
+        BenchCommand::Render(args) => render(args),
     }
 }
 
@@ -123,4 +137,53 @@ fn env_step_rate(env: &mut Environment, budget: Duration) -> Result<f64> {
         }
     }
     Ok((control_steps * substeps) as f64 / stepping.as_secs_f64())
+}
+
+/// dm_control's 64x64 render-only rates on this machine (TASKS.md), frames/s.
+fn python_render_rate(task: TaskId) -> f64 {
+    match task {
+        TaskId::CheetahRun => 54.0,
+        TaskId::WalkerRun => 64.0,
+        TaskId::HopperHop => 67.0,
+        TaskId::HumanoidWalk => 25.0,
+    }
+}
+
+fn render(args: RenderArgs) -> Result<()> {
+    use lam_env::render::{RenderConfig, Renderer};
+    let budget = Duration::from_secs_f64(args.seconds.max(0.1));
+    println!(
+        "step + render 64x64, 1 thread, vanilla, {}x{} rays per pixel",
+        args.supersample, args.supersample
+    );
+    for task in TaskId::ALL {
+        let mut env = Environment::new(task, 0)?;
+        let config = RenderConfig {
+            supersample: args.supersample,
+            ..RenderConfig::default()
+        };
+        let renderer = Renderer::new(env.physics().model(), config)?;
+        let mut frame = vec![0u8; 64 * 64 * 3];
+        let nu = env.action_size();
+        env.reset()?;
+        let start = Instant::now();
+        let mut frames = 0usize;
+        while start.elapsed() < budget {
+            if env.step(&action(nu, frames))?.done {
+                env.reset()?;
+            }
+            renderer.render_into(env.physics(), &mut frame);
+            frames += 1;
+        }
+        let rate = frames as f64 / start.elapsed().as_secs_f64();
+        let python = python_render_rate(task);
+        println!(
+            "{:<14} {:>7.0} frames/s ({:.0}x dm_control's render-only {:.0} frames/s)",
+            task.name(),
+            rate,
+            rate / python,
+            python
+        );
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ExpertError {
     /// The file is missing or unreadable.
-    #[error("cannot read expert checkpoint {path}: {source}")]
+    #[error("cannot read expert checkpoint {path}")]
     Io {
         /// The checkpoint.
         path: PathBuf,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum MujocoError {
     /// The model file does not exist or cannot be read.
-    #[error("cannot read MuJoCo model {path}: {source}")]
+    #[error("cannot read MuJoCo model {path}")]
     Unreadable {
         /// The model file.
         path: PathBuf,

@@ -7,7 +7,6 @@ pub mod geometry;
 mod scene;
 mod sky;
 
-use glam::DVec3;
 use lam_mujoco::{Model, Physics};
 
 pub use scene::Scene;
@@ -172,11 +171,6 @@ impl Renderer {
         }
         rgb
     }
-}
-
-/// Unit vector helper for tests and callers.
-pub fn unit(v: [f64; 3]) -> DVec3 {
-    DVec3::from_array(v).normalize()
 }
 
 #[cfg(test)]

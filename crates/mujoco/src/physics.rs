@@ -209,6 +209,11 @@ impl Physics {
         self.body_vec3(self.raw_data().xipos, body)
     }
 
+    /// Centre of mass of the subtree rooted at `body` (what `trackcom` cameras follow).
+    pub fn subtree_com(&self, body: usize) -> [f64; 3] {
+        self.body_vec3(self.raw_data().subtree_com, body)
+    }
+
     /// Linear velocity of the centre of mass of the subtree rooted at `body`
     /// (valid after [`Physics::compute_subtree_velocity`] or a sensor that needs it).
     pub fn subtree_linvel(&self, body: usize) -> [f64; 3] {

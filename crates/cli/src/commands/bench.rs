@@ -25,6 +25,12 @@ pub struct RenderArgs {
     /// Rays per pixel side (1 or 2).
     #[arg(long, default_value_t = 2)]
     supersample: usize,
+    /// Draw without shadows.
+    #[arg(long)]
+    no_shadows: bool,
+    /// Draw without floor reflections.
+    #[arg(long)]
+    no_reflections: bool,
 }
 
 /// Arguments of `lam bench physics`.
@@ -160,6 +166,8 @@ fn render(args: RenderArgs) -> Result<()> {
         let mut env = Environment::new(task, 0)?;
         let config = RenderConfig {
             supersample: args.supersample,
+            shadows: !args.no_shadows,
+            reflections: !args.no_reflections,
             ..RenderConfig::default()
         };
         let renderer = Renderer::new(env.physics().model(), config)?;
@@ -172,7 +180,7 @@ fn render(args: RenderArgs) -> Result<()> {
             if env.step(&action(nu, frames))?.done {
                 env.reset()?;
             }
-            renderer.render_into(env.physics(), &mut frame);
+            renderer.render_into(env.physics(), &lam_env::render::View::default(), &mut frame);
             frames += 1;
         }
         let rate = frames as f64 / start.elapsed().as_secs_f64();

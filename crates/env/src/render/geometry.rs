@@ -1,28 +1,30 @@
-//! Ray intersections with MuJoCo's primitive shapes, in the shape's own frame.
+//! Ray intersections with MuJoCo's primitive shapes, in the shape's own frame
+//! (single precision: scenes span metres, images are small).
 
-use glam::DVec3;
+use glam::Vec3A;
 use lam_mujoco::GeomShape;
 
 /// A ray `origin + t * dir`.
 #[derive(Clone, Copy, Debug)]
 pub struct Ray {
     /// Start point.
-    pub origin: DVec3,
+    pub origin: Vec3A,
     /// Direction (need not be unit length for intersection; shading uses unit).
-    pub dir: DVec3,
+    pub dir: Vec3A,
 }
 
 /// The nearest hit: distance along the ray and the outward normal (local frame).
 #[derive(Clone, Copy, Debug)]
 pub struct LocalHit {
     /// Ray parameter of the hit.
-    pub t: f64,
+    pub t: f32,
     /// Outward surface normal (not normalised for every shape).
-    pub normal: DVec3,
+    pub normal: Vec3A,
 }
 
 /// Smallest root of `a t² + 2 b t + c = 0` greater than `t_min`.
-fn smallest_root(a: f64, b: f64, c: f64, t_min: f64) -> Option<f64> {
+#[inline]
+fn smallest_root(a: f32, b: f32, c: f32, t_min: f32) -> Option<f32> {
     let disc = b * b - a * c;
     if disc < 0.0 || a == 0.0 {
         return None;
@@ -36,7 +38,8 @@ fn smallest_root(a: f64, b: f64, c: f64, t_min: f64) -> Option<f64> {
     (t1 > t_min).then_some(t1)
 }
 
-fn sphere(ray: &Ray, center: DVec3, r: f64, t_min: f64) -> Option<LocalHit> {
+#[inline]
+fn sphere(ray: &Ray, center: Vec3A, r: f32, t_min: f32) -> Option<LocalHit> {
     let oc = ray.origin - center;
     let t = smallest_root(
         ray.dir.length_squared(),
@@ -51,7 +54,8 @@ fn sphere(ray: &Ray, center: DVec3, r: f64, t_min: f64) -> Option<LocalHit> {
 }
 
 /// Infinite cylinder around z, radius r; returns hits with |z| <= half.
-fn cylinder_side(ray: &Ray, r: f64, half: f64, t_min: f64) -> Option<LocalHit> {
+#[inline]
+fn cylinder_side(ray: &Ray, r: f32, half: f32, t_min: f32) -> Option<LocalHit> {
     let (o, d) = (ray.origin, ray.dir);
     let a = d.x * d.x + d.y * d.y;
     let b = o.x * d.x + o.y * d.y;
@@ -67,7 +71,7 @@ fn cylinder_side(ray: &Ray, r: f64, half: f64, t_min: f64) -> Option<LocalHit> {
             if p.z.abs() <= half {
                 return Some(LocalHit {
                     t,
-                    normal: DVec3::new(p.x, p.y, 0.0),
+                    normal: Vec3A::new(p.x, p.y, 0.0),
                 });
             }
         }
@@ -75,6 +79,7 @@ fn cylinder_side(ray: &Ray, r: f64, half: f64, t_min: f64) -> Option<LocalHit> {
     None
 }
 
+#[inline]
 fn nearest(a: Option<LocalHit>, b: Option<LocalHit>) -> Option<LocalHit> {
     match (a, b) {
         (Some(x), Some(y)) => Some(if x.t <= y.t { x } else { y }),
@@ -85,7 +90,7 @@ fn nearest(a: Option<LocalHit>, b: Option<LocalHit>) -> Option<LocalHit> {
 
 /// Intersects a ray (in the shape's frame) with a shape of `size`.
 /// Planes are bounded by `size[0..2]` when those are positive.
-pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Option<LocalHit> {
+pub fn intersect(shape: GeomShape, size: [f32; 3], ray: &Ray, t_min: f32) -> Option<LocalHit> {
     match shape {
         GeomShape::Plane => {
             if ray.dir.z.abs() < 1e-12 {
@@ -96,29 +101,29 @@ pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Opt
                 return None;
             }
             let p = ray.origin + ray.dir * t;
-            let inside = |v: f64, half: f64| half <= 0.0 || v.abs() <= half;
+            let inside = |v: f32, half: f32| half <= 0.0 || v.abs() <= half;
             (inside(p.x, size[0]) && inside(p.y, size[1])).then_some(LocalHit {
                 t,
-                normal: DVec3::Z,
+                normal: Vec3A::Z,
             })
         }
-        GeomShape::Sphere => sphere(ray, DVec3::ZERO, size[0], t_min),
+        GeomShape::Sphere => sphere(ray, Vec3A::ZERO, size[0], t_min),
         GeomShape::Capsule => {
             let (r, half) = (size[0], size[1]);
             let side = cylinder_side(ray, r, half, t_min);
             let caps = nearest(
-                sphere(ray, DVec3::new(0.0, 0.0, half), r, t_min),
-                sphere(ray, DVec3::new(0.0, 0.0, -half), r, t_min),
+                sphere(ray, Vec3A::new(0.0, 0.0, half), r, t_min),
+                sphere(ray, Vec3A::new(0.0, 0.0, -half), r, t_min),
             );
             nearest(side, caps)
         }
         GeomShape::Ellipsoid => {
-            let scale = DVec3::from_array(size);
+            let scale = Vec3A::from_array(size);
             let scaled = Ray {
                 origin: ray.origin / scale,
                 dir: ray.dir / scale,
             };
-            let hit = sphere(&scaled, DVec3::ZERO, 1.0, t_min)?;
+            let hit = sphere(&scaled, Vec3A::ZERO, 1.0, t_min)?;
             Some(LocalHit {
                 t: hit.t,
                 normal: hit.normal / scale,
@@ -137,7 +142,7 @@ pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Opt
                             cap,
                             Some(LocalHit {
                                 t,
-                                normal: DVec3::new(0.0, 0.0, z.signum()),
+                                normal: Vec3A::new(0.0, 0.0, z.signum()),
                             }),
                         );
                     }
@@ -146,7 +151,7 @@ pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Opt
             nearest(side, cap)
         }
         GeomShape::Box => {
-            let half = DVec3::from_array(size);
+            let half = Vec3A::from_array(size);
             let inv = ray.dir.recip();
             let t1 = (-half - ray.origin) * inv;
             let t2 = (half - ray.origin) * inv;
@@ -172,7 +177,7 @@ pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Opt
                 2
             };
             let p = ray.origin + ray.dir * t;
-            let mut normal = DVec3::ZERO;
+            let mut normal = Vec3A::ZERO;
             normal[axis] = p[axis].signum();
             Some(LocalHit { t, normal })
         }
@@ -184,24 +189,31 @@ pub fn intersect(shape: GeomShape, size: [f64; 3], ray: &Ray, t_min: f64) -> Opt
 mod tests {
     use super::*;
 
-    fn ray(o: [f64; 3], d: [f64; 3]) -> Ray {
+    fn ray(o: [f32; 3], d: [f32; 3]) -> Ray {
         Ray {
-            origin: DVec3::from_array(o),
-            dir: DVec3::from_array(d),
+            origin: Vec3A::from_array(o),
+            dir: Vec3A::from_array(d),
         }
+    }
+
+    fn close(a: f32, b: f32) -> bool {
+        (a - b).abs() < 1e-5
     }
 
     #[test]
     fn each_shape_is_hit_at_the_right_distance() {
         let r = ray([0.0, 0.0, 5.0], [0.0, 0.0, -1.0]);
-        let t = |shape, size| intersect(shape, size, &r, 1e-9).map(|h| h.t);
+        let t = |shape, size| intersect(shape, size, &r, 1e-6).map(|h| h.t);
         assert_eq!(t(GeomShape::Plane, [0.0; 3]), Some(5.0));
-        assert!((t(GeomShape::Sphere, [1.0, 0.0, 0.0]).unwrap() - 4.0).abs() < 1e-12);
+        assert!(close(t(GeomShape::Sphere, [1.0, 0.0, 0.0]).unwrap(), 4.0));
         // Capsule along z: half-length 1, radius 0.5, top at z = 1.5.
-        assert!((t(GeomShape::Capsule, [0.5, 1.0, 0.0]).unwrap() - 3.5).abs() < 1e-12);
-        assert!((t(GeomShape::Cylinder, [0.5, 1.0, 0.0]).unwrap() - 4.0).abs() < 1e-12);
-        assert!((t(GeomShape::Box, [1.0, 1.0, 2.0]).unwrap() - 3.0).abs() < 1e-12);
-        assert!((t(GeomShape::Ellipsoid, [1.0, 1.0, 3.0]).unwrap() - 2.0).abs() < 1e-12);
+        assert!(close(t(GeomShape::Capsule, [0.5, 1.0, 0.0]).unwrap(), 3.5));
+        assert!(close(t(GeomShape::Cylinder, [0.5, 1.0, 0.0]).unwrap(), 4.0));
+        assert!(close(t(GeomShape::Box, [1.0, 1.0, 2.0]).unwrap(), 3.0));
+        assert!(close(
+            t(GeomShape::Ellipsoid, [1.0, 1.0, 3.0]).unwrap(),
+            2.0
+        ));
     }
 
     #[test]
@@ -213,7 +225,7 @@ mod tests {
         // The side of a capsule, hit horizontally.
         let h = ray([5.0, 0.0, 0.3], [-1.0, 0.0, 0.0]);
         let hit = intersect(GeomShape::Capsule, [0.5, 1.0, 0.0], &h, 0.0).unwrap();
-        assert!((hit.t - 4.5).abs() < 1e-12);
-        assert!(hit.normal.normalize().abs_diff_eq(DVec3::X, 1e-12));
+        assert!(close(hit.t, 4.5));
+        assert!(hit.normal.normalize().abs_diff_eq(Vec3A::X, 1e-6));
     }
 }

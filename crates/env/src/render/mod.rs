@@ -1,19 +1,27 @@
 //! A CPU ray caster for MuJoCo scenes: primitives, materials, the checkered
 //! floor, headlight and model lights with diffuse and specular shading,
-//! shadows, floor reflections and the gradient sky. No OpenGL, no global
-//! state: one [`Renderer`] per environment, safe to run on worker threads.
+//! shadows, floor reflections and the gradient sky or a background image.
+//! No OpenGL, no global state: one [`Renderer`] per environment (or shared
+//! between environments of one task), safe to run on worker threads.
+//!
+//! Speed comes from screen-space culling (each 8x8 tile of the image tests
+//! only the geoms whose bounding sphere projects onto it, see `culling`) and
+//! adaptive anti-aliasing: one ray per pixel, then `supersample²` rays only
+//! where neighbouring pixels see different geoms or floor texels.
 
+mod culling;
 pub mod geometry;
 mod scene;
 mod sky;
 
+use glam::Vec3A;
 use lam_mujoco::{Model, Physics};
 
-pub use scene::Scene;
-pub use sky::Sky;
+pub use scene::{CameraPose, Hit, Scene, SceneModel};
+pub use sky::{Background, Sky};
 
+use culling::Projector;
 use geometry::Ray;
-
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -65,10 +73,26 @@ impl Default for RenderConfig {
     }
 }
 
+/// What a frame shows besides the physics state: the distractors' camera
+/// pose, material colours and background image.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct View<'a> {
+    /// Camera pose replacing the model camera's (camera shake).
+    pub camera: Option<CameraPose>,
+    /// RGB per material id, replacing the model's (colour drift).
+    pub material_rgb: Option<&'a [[f32; 3]]>,
+    /// Image replacing the sky.
+    pub background: Option<Background<'a>>,
+}
+
+/// Pixel id of the sky or background.
+const NO_GEOM: u16 = u16::MAX;
+
 /// Draws RGB images of a physics state.
 #[derive(Clone, Debug)]
 pub struct Renderer {
     config: RenderConfig,
+    model: SceneModel,
     sky: Sky,
 }
 
@@ -92,7 +116,8 @@ impl Renderer {
                 supersample: config.supersample.max(1),
                 ..config
             },
-            sky: Sky::control_suite(),
+            model: SceneModel::new(model),
+            sky: Sky::default(),
         })
     }
 
@@ -101,75 +126,166 @@ impl Renderer {
         &self.config
     }
 
-    /// Replaces the sky (backgrounds plug in here).
-    pub fn set_sky(&mut self, sky: Sky) {
-        self.sky = sky;
+    /// The static scene read from the model (material count etc.).
+    pub fn scene_model(&self) -> &SceneModel {
+        &self.model
     }
 
     /// Renders the current state into a new `height x width x 3` RGB buffer.
     pub fn render(&self, physics: &Physics) -> Vec<u8> {
         let mut out = vec![0; self.config.width * self.config.height * 3];
-        self.render_into(physics, &mut out);
+        self.render_into(physics, &View::default(), &mut out);
         out
     }
 
-    /// Renders the current state into `out` (`height x width x 3` bytes, row-major).
-    pub fn render_into(&self, physics: &Physics, out: &mut [u8]) {
+    /// The model camera's pose in the current state.
+    pub fn model_camera(&self, physics: &Physics) -> CameraPose {
+        let (pos, xmat) = physics.camera_pose(self.config.camera);
+        CameraPose { pos, xmat }
+    }
+
+    fn projector(&self, physics: &Physics, pose: &CameraPose) -> Projector {
         let c = &self.config;
-        assert_eq!(out.len(), c.width * c.height * 3, "output buffer size");
-        let scene = Scene::capture(physics, c.camera);
-        let (eye, right, up, forward) = scene.camera_basis();
-        let half_h = (scene.fovy_degrees().to_radians() / 2.0).tan();
-        let half_w = half_h * c.width as f64 / c.height as f64;
+        let (right, up, forward) = pose.basis();
+        let half_h = (physics.model().camera_fovy(c.camera).to_radians() / 2.0).tan() as f32;
+        Projector {
+            eye: Vec3A::new(pose.pos[0] as f32, pose.pos[1] as f32, pose.pos[2] as f32),
+            right,
+            up,
+            forward,
+            half_w: half_h * c.width as f32 / c.height as f32,
+            half_h,
+            width: c.width,
+            height: c.height,
+        }
+    }
+
+    /// Renders the current state as `view` shows it into `out`
+    /// (`height x width x 3` bytes, row-major).
+    ///
+    /// # Panics
+    /// If `out` has the wrong size, `physics` is of another model than the
+    /// renderer's, or `view.material_rgb` has the wrong length.
+    pub fn render_into(&self, physics: &Physics, view: &View, out: &mut [u8]) {
+        let c = &self.config;
+        let (w, h) = (c.width, c.height);
+        assert_eq!(out.len(), w * h * 3, "output buffer size");
+        assert!(self.model.fits(physics.model()), "physics of another model");
+        if let Some(m) = view.material_rgb {
+            assert_eq!(m.len(), self.model.material_count(), "material colours");
+        }
+        let reference = self.projector(physics, &self.model_camera(physics));
+        let projector = match &view.camera {
+            Some(pose) => self.projector(physics, pose),
+            None => reference,
+        };
+        let scene = Scene::capture(&self.model, physics, &projector, view.material_rgb);
+        let tracer = Tracer {
+            scene: &scene,
+            projector: &projector,
+            reference: &reference,
+            sky: &self.sky,
+            background: view.background.as_ref(),
+            config: c,
+        };
+        // Pass 1: one ray through each pixel centre.
+        let mut rgb = vec![[0.0f32; 3]; w * h];
+        let mut ids = vec![NO_GEOM; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let (colour, id) = tracer.trace(x as f32 + 0.5, y as f32 + 0.5, x, y);
+                rgb[y * w + x] = colour;
+                ids[y * w + x] = id;
+            }
+        }
+        // Pass 2: supersample the pixels on edges.
         let n = c.supersample;
-        let weight = 1.0 / (n * n) as f32;
-        for y in 0..c.height {
-            for x in 0..c.width {
-                let mut acc = [0.0f32; 3];
-                for sy in 0..n {
-                    for sx in 0..n {
-                        let u = ((x * n + sx) as f64 + 0.5) / (c.width * n) as f64;
-                        let v = ((y * n + sy) as f64 + 0.5) / (c.height * n) as f64;
-                        let dir = (forward + right * ((2.0 * u - 1.0) * half_w)
-                            - up * ((2.0 * v - 1.0) * half_h))
-                            .normalize();
-                        let rgb = self.trace(&scene, Ray { origin: eye, dir }, (u, v));
-                        for k in 0..3 {
-                            acc[k] += rgb[k] * weight;
+        // Geometry edges only: textures are filtered, the sky is smooth.
+        let edge = |i: usize, j: usize| ids[i] != ids[j];
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let on_edge = n > 1
+                    && ((x > 0 && edge(i, i - 1))
+                        || (x + 1 < w && edge(i, i + 1))
+                        || (y > 0 && edge(i, i - w))
+                        || (y + 1 < h && edge(i, i + w)));
+                let colour = if on_edge {
+                    let mut acc = [0.0f32; 3];
+                    for sy in 0..n {
+                        for sx in 0..n {
+                            let fx = x as f32 + (sx as f32 + 0.5) / n as f32;
+                            let fy = y as f32 + (sy as f32 + 0.5) / n as f32;
+                            let (s, _) = tracer.trace(fx, fy, x, y);
+                            for k in 0..3 {
+                                acc[k] += s[k];
+                            }
                         }
                     }
-                }
-                let at = (y * c.width + x) * 3;
+                    acc.map(|v| v / (n * n) as f32)
+                } else {
+                    rgb[i]
+                };
                 for k in 0..3 {
-                    out[at + k] = (acc[k].clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+                    out[i * 3 + k] = (colour[k].clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
                 }
             }
         }
     }
+}
 
-    /// Colour seen along a primary ray; `screen` is its position on the image in [0, 1]².
-    fn trace(&self, scene: &Scene, ray: Ray, screen: (f64, f64)) -> [f32; 3] {
-        let Some(hit) = scene.nearest_hit(&ray, true) else {
-            return self.sky.color(ray.dir, screen);
+/// Everything one ray needs.
+struct Tracer<'a> {
+    scene: &'a Scene<'a>,
+    projector: &'a Projector,
+    reference: &'a Projector,
+    sky: &'a Sky,
+    background: Option<&'a Background<'a>>,
+    config: &'a RenderConfig,
+}
+
+impl Tracer<'_> {
+    fn backdrop(&self, dir: Vec3A) -> [f32; 3] {
+        match self.background {
+            Some(b) => b.color(dir, self.reference),
+            None => self.sky.color(dir),
+        }
+    }
+
+    /// Colour and geom seen through image point (`fx`, `fy`) of pixel (`px`, `py`).
+    fn trace(&self, fx: f32, fy: f32, px: usize, py: usize) -> ([f32; 3], u16) {
+        let scene = self.scene;
+        let dir = self.projector.ray_dir(fx, fy).normalize();
+        let Some(hit) = scene.primary_hit(dir, px, py) else {
+            return (self.backdrop(dir), NO_GEOM);
         };
-        let point = ray.origin + ray.dir * hit.t;
-        let mut rgb = scene.shade(&hit, point, ray.dir, self.config.shadows);
-        let reflectance = scene.reflectance(&hit);
+        let point = self.projector.eye + dir * hit.t;
+        let shadows = self.config.shadows.then_some((px, py));
+        let mut rgb = scene.shade(&hit, point, dir, hit.t, shadows);
+        let reflectance = scene.reflectance(hit.geom);
         if self.config.reflections && reflectance > 0.0 {
             let n = hit.normal;
             let mirrored = Ray {
                 origin: point,
-                dir: ray.dir - n * (2.0 * ray.dir.dot(n)),
+                dir: dir - n * (2.0 * dir.dot(n)),
             };
-            if let Some(r) = scene.nearest_hit(&mirrored, false) {
+            if let Some(r) = scene.mirror_hit(&mirrored, hit.geom, px, py) {
                 let p = mirrored.origin + mirrored.dir * r.t;
-                let seen = scene.shade(&r, p, mirrored.dir, false);
+                let seen = scene.shade(&r, p, mirrored.dir, hit.t + r.t, None);
                 for k in 0..3 {
                     rgb[k] = rgb[k] * (1.0 - reflectance) + seen[k] * reflectance;
                 }
             }
         }
-        rgb
+        if let Some(b) = self.background {
+            if b.floor_alpha < 1.0 && scene.is_plane(hit.geom) {
+                let behind = b.color(dir, self.reference);
+                for k in 0..3 {
+                    rgb[k] = rgb[k] * b.floor_alpha + behind[k] * (1.0 - b.floor_alpha);
+                }
+            }
+        }
+        (rgb, hit.geom)
     }
 }
 

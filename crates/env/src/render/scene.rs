@@ -1,45 +1,138 @@
-//! A snapshot of what is visible: geoms in world coordinates with their
-//! materials, the lights and the camera, taken from a physics state.
+//! What is visible: the model's static description of geoms, materials,
+//! textures and lights (read once), and per-frame snapshots of their poses.
 
-use glam::{DMat3, DVec3};
-use lam_mujoco::{GeomShape, Physics};
+use glam::{Mat3A, Vec3A};
+use lam_mujoco::{GeomShape, Model, Physics};
 
+use super::culling::{Projector, TileLists};
 use super::geometry::{intersect, Ray};
 
 /// Offset that keeps secondary rays from hitting their own surface.
-const EPSILON: f64 = 1e-6;
+const EPSILON: f32 = 1e-4;
 /// Geom groups drawn by default (MuJoCo's visual defaults: 0, 1, 2).
 const VISIBLE_GROUPS: std::ops::RangeInclusive<i32> = 0..=2;
+/// cos(45°): MuJoCo's default spot cutoff.
+const SPOT_COS_CUTOFF: f32 = std::f32::consts::FRAC_1_SQRT_2;
 
-/// A checker-like 2D texture on a plane, sampled from the model's texels.
+/// One level of a texture pyramid.
 #[derive(Clone, Debug)]
-struct PlaneTexture {
+struct TextureLevel {
     width: usize,
     height: usize,
-    rgb: Vec<u8>,
-    repeat: [f64; 2],
+    rgb: Vec<[f32; 3]>,
+}
+
+impl TextureLevel {
+    /// Half the size, each texel the mean of a 2x2 block (wrapping).
+    fn halve(&self) -> Self {
+        let (w, h) = (self.width.div_ceil(2), self.height.div_ceil(2));
+        let mut rgb = Vec::with_capacity(w * h);
+        for y in 0..h {
+            for x in 0..w {
+                let mut acc = [0.0; 3];
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                    let sx = (2 * x + dx) % self.width;
+                    let sy = (2 * y + dy) % self.height;
+                    let t = self.rgb[sy * self.width + sx];
+                    for k in 0..3 {
+                        acc[k] += t[k] / 4.0;
+                    }
+                }
+                rgb.push(acc);
+            }
+        }
+        Self {
+            width: w,
+            height: h,
+            rgb,
+        }
+    }
+
+    #[inline]
+    fn at(&self, u: f32, v: f32) -> [f32; 3] {
+        let x = ((u * self.width as f32) as usize).min(self.width - 1);
+        let y = ((v * self.height as f32) as usize).min(self.height - 1);
+        self.rgb[y * self.width + x]
+    }
+}
+
+/// A checker-like 2D texture on a plane, sampled from the model's texels,
+/// with a box-filtered pyramid so distant floor is averaged like OpenGL's
+/// mipmaps rather than aliased.
+#[derive(Clone, Debug)]
+struct PlaneTexture {
+    levels: Vec<TextureLevel>,
+    repeat: [f32; 2],
     uniform: bool,
 }
 
+impl PlaneTexture {
+    fn new(width: usize, height: usize, rgb: &[u8], repeat: [f32; 2], uniform: bool) -> Self {
+        let mut levels = vec![TextureLevel {
+            width,
+            height,
+            rgb: rgb
+                .chunks_exact(3)
+                .map(|p| {
+                    [
+                        p[0] as f32 / 255.0,
+                        p[1] as f32 / 255.0,
+                        p[2] as f32 / 255.0,
+                    ]
+                })
+                .collect(),
+        }];
+        while levels.last().is_some_and(|l| l.width > 1 || l.height > 1) {
+            let next = levels.last().expect("a level").halve();
+            levels.push(next);
+        }
+        Self {
+            levels,
+            repeat,
+            uniform,
+        }
+    }
+
+    /// Colour at texture coordinates (`u`, `v`) in [0, 1) seen with a
+    /// footprint of `texels` texels of the finest level (trilinear-like blend
+    /// of the two nearest pyramid levels).
+    #[inline]
+    fn sample(&self, u: f32, v: f32, texels: f32) -> [f32; 3] {
+        if texels <= 1.0 {
+            return self.levels[0].at(u, v);
+        }
+        let level = fast_log2(texels).min((self.levels.len() - 1) as f32);
+        let lo = level as usize;
+        let hi = (lo + 1).min(self.levels.len() - 1);
+        let f = level - lo as f32;
+        let (a, b) = (self.levels[lo].at(u, v), self.levels[hi].at(u, v));
+        [
+            a[0] + (b[0] - a[0]) * f,
+            a[1] + (b[1] - a[1]) * f,
+            a[2] + (b[2] - a[2]) * f,
+        ]
+    }
+}
+
+/// What never changes about a drawn geom.
 #[derive(Clone, Debug)]
-struct SceneGeom {
+struct StaticGeom {
+    id: usize,
     shape: GeomShape,
-    size: [f64; 3],
-    pos: DVec3,
-    rot: DMat3, // columns: the geom's axes in world coordinates
+    size: [f32; 3],
+    material: Option<usize>,
     rgb: [f32; 3],
     specular: f32,
     shininess: f32,
     emission: f32,
     reflectance: f32,
     texture: Option<usize>,
-    bound: f64,
+    bound: f32,
 }
 
 #[derive(Clone, Debug)]
-struct SceneLight {
-    pos: DVec3,
-    dir: DVec3,
+struct StaticLight {
+    id: usize,
     directional: bool,
     cast_shadow: bool,
     ambient: [f32; 3],
@@ -47,39 +140,26 @@ struct SceneLight {
     specular: [f32; 3],
 }
 
-/// A hit in world coordinates.
-#[derive(Clone, Copy, Debug)]
-pub struct Hit {
-    /// Ray parameter.
-    pub t: f64,
-    /// Unit outward normal, world frame.
-    pub normal: DVec3,
-    geom: usize,
-}
-
-/// Everything needed to shade one frame.
+/// The static part of a scene, read from a model once.
 #[derive(Clone, Debug)]
-pub struct Scene {
-    geoms: Vec<SceneGeom>,
+pub struct SceneModel {
+    /// Planes first, then solids.
+    geoms: Vec<StaticGeom>,
+    planes: usize,
     textures: Vec<PlaneTexture>,
-    lights: Vec<SceneLight>,
-    eye: DVec3,
-    cam_rot: DMat3,
-    fovy: f64,
+    lights: Vec<StaticLight>,
+    headlight: Option<StaticLight>,
+    nmat: usize,
+    ngeom: usize,
 }
 
-fn mat3(m: [f64; 9]) -> DMat3 {
-    // MuJoCo's xmat is row-major; glam is column-major.
-    DMat3::from_cols_array(&m).transpose()
-}
-
-impl Scene {
-    /// Captures geoms, materials, lights and camera `camera` from `physics`.
-    pub fn capture(physics: &Physics, camera: usize) -> Self {
-        let model = physics.model();
+impl SceneModel {
+    /// Reads the drawable geoms, materials, textures and lights of `model`.
+    pub fn new(model: &Model) -> Self {
         let mut textures = Vec::new();
         let mut texture_slot = std::collections::HashMap::new();
-        let mut geoms = Vec::new();
+        let mut planes = Vec::new();
+        let mut solids = Vec::new();
         for id in 0..model.ngeom() {
             let info = model.geom(id);
             if info.shape == GeomShape::Other || !VISIBLE_GROUPS.contains(&info.group) {
@@ -97,39 +177,43 @@ impl Scene {
                     return None; // only 2D textures map onto planes
                 }
                 let slot = *texture_slot.entry(tex).or_insert_with(|| {
-                    textures.push(PlaneTexture {
-                        width: t.width,
-                        height: t.height,
-                        rgb: t.rgb.to_vec(),
-                        repeat: [m.texrepeat[0] as f64, m.texrepeat[1] as f64],
-                        uniform: m.texuniform,
-                    });
+                    textures.push(PlaneTexture::new(
+                        t.width,
+                        t.height,
+                        t.rgb,
+                        m.texrepeat,
+                        m.texuniform,
+                    ));
                     textures.len() - 1
                 });
                 Some(slot)
             });
-            let (pos, rot) = physics.geom_pose(id);
-            geoms.push(SceneGeom {
+            let geom = StaticGeom {
+                id,
                 shape: info.shape,
-                size: info.size,
-                pos: DVec3::from_array(pos),
-                rot: mat3(rot),
+                size: info.size.map(|v| v as f32),
+                material: info.material,
                 rgb: [rgba[0], rgba[1], rgba[2]],
                 specular: material.map_or(0.5, |m| m.specular),
                 shininess: material.map_or(0.5, |m| m.shininess),
                 emission: material.map_or(0.0, |m| m.emission),
                 reflectance: material.map_or(0.0, |m| m.reflectance),
                 texture,
-                bound: info.bounding_radius,
-            });
+                bound: info.bounding_radius as f32,
+            };
+            if info.shape == GeomShape::Plane {
+                planes.push(geom);
+            } else {
+                solids.push(geom);
+            }
         }
+        let nplanes = planes.len();
+        planes.extend(solids);
         let lights = (0..model.nlight())
             .filter_map(|id| {
                 let info = model.light(id);
-                let (pos, dir) = physics.light_pose(id);
-                info.active.then(|| SceneLight {
-                    pos: DVec3::from_array(pos),
-                    dir: DVec3::from_array(dir).normalize(),
+                info.active.then_some(StaticLight {
+                    id,
                     directional: info.directional,
                     cast_shadow: info.cast_shadow,
                     ambient: info.ambient,
@@ -138,162 +222,456 @@ impl Scene {
                 })
             })
             .collect();
-        let (eye, cam) = physics.camera_pose(camera);
-        let mut scene = Self {
-            geoms,
+        let head = model.headlight();
+        let headlight = head.active.then_some(StaticLight {
+            id: usize::MAX,
+            directional: true,
+            cast_shadow: false,
+            ambient: head.ambient,
+            diffuse: head.diffuse,
+            specular: head.specular,
+        });
+        Self {
+            geoms: planes,
+            planes: nplanes,
             textures,
             lights,
-            eye: DVec3::from_array(eye),
-            cam_rot: mat3(cam),
-            fovy: model.camera_fovy(camera),
-        };
-        let head = model.headlight();
-        if head.active {
+            headlight,
+            nmat: model.nmat(),
+            ngeom: model.ngeom(),
+        }
+    }
+
+    /// Number of materials (the length of a colour override).
+    pub fn material_count(&self) -> usize {
+        self.nmat
+    }
+
+    /// True when `model` has the geoms and materials this scene was read from.
+    pub fn fits(&self, model: &Model) -> bool {
+        model.ngeom() == self.ngeom && model.nmat() == self.nmat
+    }
+}
+
+#[derive(Clone, Debug)]
+struct SceneGeom {
+    pos: Vec3A,
+    rot: Mat3A,     // columns: the geom's axes in world coordinates
+    inv_rot: Mat3A, // world → local
+    rgb: [f32; 3],
+    /// The eye in the geom's frame (primary rays all start there).
+    eye_local: Vec3A,
+    /// eye − pos and |eye − pos|² − bound², for the primary bounding test.
+    eye_offset: Vec3A,
+    eye_c: f32,
+}
+
+#[derive(Clone, Debug)]
+struct SceneLight {
+    /// Per tile, the solids that may shadow ground points seen there.
+    ground_shadows: Option<TileLists>,
+    pos: Vec3A,
+    dir: Vec3A,
+    directional: bool,
+    cast_shadow: bool,
+    ambient: [f32; 3],
+    diffuse: [f32; 3],
+    specular: [f32; 3],
+}
+
+/// A hit in world coordinates.
+#[derive(Clone, Copy, Debug)]
+pub struct Hit {
+    /// Distance along the (unit) ray.
+    pub t: f32,
+    /// Unit outward normal, world frame.
+    pub normal: Vec3A,
+    /// Index of the geom in the scene.
+    pub geom: u16,
+}
+
+/// One frame's scene: poses and colours of every drawn geom, lights, and the
+/// culling lists for primary and mirror rays.
+#[derive(Debug)]
+pub struct Scene<'m> {
+    model: &'m SceneModel,
+    eye: Vec3A,
+    /// World-space footprint of one pixel per unit of distance (radians).
+    pixel_angle: f32,
+    geoms: Vec<SceneGeom>,
+    lights: Vec<SceneLight>,
+    solids: Vec<u16>,
+    primary: TileLists,
+    /// The one reflective plane and the lists of mirror rays off it.
+    mirror: Option<(u16, TileLists)>,
+}
+
+fn mat3(m: [f64; 9]) -> Mat3A {
+    // MuJoCo's xmat is row-major; glam is column-major.
+    Mat3A::from_cols_array(&m.map(|v| v as f32)).transpose()
+}
+
+fn vec3(v: [f64; 3]) -> Vec3A {
+    Vec3A::new(v[0] as f32, v[1] as f32, v[2] as f32)
+}
+
+/// A camera in world coordinates: eye position and row-major orientation
+/// (MuJoCo's convention: the camera looks along −z of its frame, y is up).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CameraPose {
+    /// Eye position.
+    pub pos: [f64; 3],
+    /// Row-major 3x3 orientation.
+    pub xmat: [f64; 9],
+}
+
+impl CameraPose {
+    /// Right, up and forward unit vectors.
+    pub(crate) fn basis(&self) -> (Vec3A, Vec3A, Vec3A) {
+        let r = mat3(self.xmat);
+        (r.x_axis, r.y_axis, -r.z_axis)
+    }
+}
+
+impl<'m> Scene<'m> {
+    /// Snapshots `physics` as seen through `projector`; `material_rgb`
+    /// overrides material colours (indexed by material id).
+    pub(crate) fn capture(
+        model: &'m SceneModel,
+        physics: &Physics,
+        projector: &Projector,
+        material_rgb: Option<&[[f32; 3]]>,
+    ) -> Self {
+        let eye = projector.eye;
+        let geoms: Vec<SceneGeom> = model
+            .geoms
+            .iter()
+            .map(|g| {
+                let (pos, rot) = physics.geom_pose(g.id);
+                let (pos, rot) = (vec3(pos), mat3(rot));
+                let rgb = match (g.material, material_rgb) {
+                    (Some(m), Some(over)) => over[m],
+                    _ => g.rgb,
+                };
+                let inv_rot = rot.transpose();
+                let eye_offset = eye - pos;
+                SceneGeom {
+                    pos,
+                    rot,
+                    inv_rot,
+                    rgb,
+                    eye_local: inv_rot * eye_offset,
+                    eye_offset,
+                    eye_c: eye_offset.length_squared() - g.bound * g.bound,
+                }
+            })
+            .collect();
+        let mut lights: Vec<SceneLight> = model
+            .lights
+            .iter()
+            .map(|l| {
+                let (pos, dir) = physics.light_pose(l.id);
+                SceneLight {
+                    ground_shadows: None,
+                    pos: vec3(pos),
+                    dir: vec3(dir).normalize(),
+                    directional: l.directional,
+                    cast_shadow: l.cast_shadow,
+                    ambient: l.ambient,
+                    diffuse: l.diffuse,
+                    specular: l.specular,
+                }
+            })
+            .collect();
+        if let Some(h) = &model.headlight {
             // A directional light shining along the view, at the eye.
-            scene.lights.push(SceneLight {
-                pos: scene.eye,
-                dir: -scene.cam_rot.z_axis,
+            lights.push(SceneLight {
+                ground_shadows: None,
+                pos: eye,
+                dir: projector.forward,
                 directional: true,
                 cast_shadow: false,
-                ambient: head.ambient,
-                diffuse: head.diffuse,
-                specular: head.specular,
+                ambient: h.ambient,
+                diffuse: h.diffuse,
+                specular: h.specular,
             });
         }
-        scene
+        let solids: Vec<u16> = (model.planes as u16..model.geoms.len() as u16).collect();
+        let sphere = |i: u16| (i, geoms[i as usize].pos, model.geoms[i as usize].bound);
+        if model.planes > 0 {
+            let ground = &geoms[0];
+            for light in &mut lights {
+                if light.cast_shadow && !light.directional {
+                    light.ground_shadows = Some(ground_shadow_lists(
+                        projector,
+                        (ground.pos, ground.rot.z_axis),
+                        light.pos,
+                        solids.iter().map(|&i| sphere(i)),
+                    ));
+                }
+            }
+        }
+        let primary = TileLists::build(projector, solids.iter().map(|&i| sphere(i)));
+        let reflective: Vec<u16> = (0..model.planes as u16)
+            .filter(|&i| model.geoms[i as usize].reflectance > 0.0)
+            .collect();
+        let mirror = match reflective[..] {
+            [plane] => {
+                let (p0, n) = (geoms[plane as usize].pos, geoms[plane as usize].rot.z_axis);
+                let mirrored = solids.iter().map(|&i| {
+                    let (i, c, r) = sphere(i);
+                    (i, c - n * (2.0 * (c - p0).dot(n)), r)
+                });
+                Some((plane, TileLists::build(projector, mirrored)))
+            }
+            _ => None,
+        };
+        Self {
+            model,
+            eye,
+            pixel_angle: 2.0 * projector.half_h / projector.height as f32,
+            geoms,
+            lights,
+            solids,
+            primary,
+            mirror,
+        }
     }
 
-    /// Eye position and the camera's right, up and forward unit vectors.
-    pub fn camera_basis(&self) -> (DVec3, DVec3, DVec3, DVec3) {
-        (
-            self.eye,
-            self.cam_rot.x_axis,
-            self.cam_rot.y_axis,
-            -self.cam_rot.z_axis,
-        )
+    /// Is geom `i` a plane?
+    #[inline]
+    pub fn is_plane(&self, geom: u16) -> bool {
+        (geom as usize) < self.model.planes
     }
 
-    /// Vertical field of view in degrees.
-    pub fn fovy_degrees(&self) -> f64 {
-        self.fovy
-    }
-
-    /// The nearest geom along `ray`; planes only when `planes`.
-    pub fn nearest_hit(&self, ray: &Ray, planes: bool) -> Option<Hit> {
-        let mut best: Option<Hit> = None;
-        for (i, g) in self.geoms.iter().enumerate() {
-            let is_plane = g.shape == GeomShape::Plane;
-            if is_plane && !planes {
+    /// Nearest plane hit along a unit ray, in world space.
+    #[inline]
+    fn nearest_plane(
+        &self,
+        origin: Vec3A,
+        dir: Vec3A,
+        mut best: Option<(f32, u16)>,
+    ) -> Option<(f32, u16)> {
+        for i in 0..self.model.planes {
+            let g = &self.geoms[i];
+            let n = g.rot.z_axis;
+            let denom = n.dot(dir);
+            if denom.abs() < 1e-9 {
                 continue;
             }
-            if !is_plane {
-                // Bounding-sphere rejection.
-                let oc = ray.origin - g.pos;
-                let b = oc.dot(ray.dir);
-                let c = oc.length_squared() - g.bound * g.bound;
-                if c > 0.0 && (b > 0.0 || b * b < c * ray.dir.length_squared()) {
+            let t = (g.pos - origin).dot(n) / denom;
+            if t <= EPSILON || best.is_some_and(|b| t >= b.0) {
+                continue;
+            }
+            let size = self.model.geoms[i].size;
+            if size[0] > 0.0 || size[1] > 0.0 {
+                let p = origin + dir * t - g.pos;
+                let out = |axis: Vec3A, half: f32| half > 0.0 && p.dot(axis).abs() > half;
+                if out(g.rot.x_axis, size[0]) || out(g.rot.y_axis, size[1]) {
                     continue;
                 }
             }
+            best = Some((t, i as u16));
+        }
+        best
+    }
+
+    /// The hit for a nearest (t, geom) pair and its local normal (solids).
+    #[inline]
+    fn hit(&self, t: f32, geom: u16, local_normal: Vec3A) -> Hit {
+        let normal = if self.is_plane(geom) {
+            self.geoms[geom as usize].rot.z_axis
+        } else {
+            (self.geoms[geom as usize].rot * local_normal).normalize()
+        };
+        Hit { t, normal, geom }
+    }
+
+    /// The nearest geom on the primary ray along unit `dir` through pixel (`px`, `py`).
+    pub fn primary_hit(&self, dir: Vec3A, px: usize, py: usize) -> Option<Hit> {
+        let mut best: Option<(f32, Vec3A, u16)> = None;
+        for &i in self.primary.at(px, py) {
+            let g = &self.geoms[i as usize];
+            // Bounding-sphere rejection (dir is unit).
+            let b = g.eye_offset.dot(dir);
+            if g.eye_c > 0.0 && (b > 0.0 || b * b < g.eye_c) {
+                continue;
+            }
+            let s = &self.model.geoms[i as usize];
             let local = Ray {
-                origin: g.rot.transpose() * (ray.origin - g.pos),
-                dir: g.rot.transpose() * ray.dir,
+                origin: g.eye_local,
+                dir: g.inv_rot * dir,
             };
-            if let Some(h) = intersect(g.shape, g.size, &local, EPSILON) {
-                if best.is_none_or(|b| h.t < b.t) {
-                    best = Some(Hit {
-                        t: h.t,
-                        normal: (g.rot * h.normal).normalize(),
-                        geom: i,
-                    });
+            if let Some(h) = intersect(s.shape, s.size, &local, EPSILON) {
+                if best.is_none_or(|b| h.t < b.0) {
+                    best = Some((h.t, h.normal, i));
+                }
+            }
+        }
+        self.finish(self.eye, dir, best, true)
+    }
+
+    /// Adds the planes (when `planes`) and turns the nearest into a [`Hit`].
+    #[inline]
+    fn finish(
+        &self,
+        origin: Vec3A,
+        dir: Vec3A,
+        best: Option<(f32, Vec3A, u16)>,
+        planes: bool,
+    ) -> Option<Hit> {
+        if planes {
+            if let Some((t, i)) = self.nearest_plane(origin, dir, best.map(|b| (b.0, b.2))) {
+                if best.is_none_or(|b| b.2 != i) {
+                    return Some(self.hit(t, i, Vec3A::Z));
+                }
+            }
+        }
+        best.map(|(t, n, i)| self.hit(t, i, n))
+    }
+
+    /// Tests a unit ray against the solids `candidates` up to `max_t`.
+    fn nearest_solid(
+        &self,
+        ray: &Ray,
+        max_t: f32,
+        candidates: &[u16],
+    ) -> Option<(f32, Vec3A, u16)> {
+        let mut best: Option<(f32, Vec3A, u16)> = None;
+        for &i in candidates {
+            let g = &self.geoms[i as usize];
+            let s = &self.model.geoms[i as usize];
+            // Bounding-sphere rejection.
+            let oc = ray.origin - g.pos;
+            let b = oc.dot(ray.dir);
+            let c = oc.length_squared() - s.bound * s.bound;
+            if c > 0.0 && (b > 0.0 || b * b < c) {
+                continue;
+            }
+            let local = Ray {
+                origin: g.inv_rot * oc,
+                dir: g.inv_rot * ray.dir,
+            };
+            if let Some(h) = intersect(s.shape, s.size, &local, EPSILON) {
+                if h.t < max_t && best.is_none_or(|b| h.t < b.0) {
+                    best = Some((h.t, h.normal, i));
                 }
             }
         }
         best
     }
 
-    /// True when something other than a plane blocks the segment from `p` to `target`.
-    fn occluded(&self, p: DVec3, target: DVec3) -> bool {
+    /// The nearest solid seen along the unit mirror ray off `plane` for pixel (`px`, `py`).
+    pub fn mirror_hit(&self, ray: &Ray, plane: u16, px: usize, py: usize) -> Option<Hit> {
+        let candidates = match &self.mirror {
+            Some((p, lists)) if *p == plane => lists.at(px, py),
+            _ => &self.solids,
+        };
+        let best = self.nearest_solid(ray, f32::INFINITY, candidates);
+        self.finish(ray.origin, ray.dir, best, false)
+    }
+
+    /// True when one of the solids `candidates` blocks the segment from `p` to `target`.
+    fn occluded(&self, p: Vec3A, target: Vec3A, candidates: &[u16]) -> bool {
+        if candidates.is_empty() {
+            return false;
+        }
         let d = target - p;
-        let ray = Ray { origin: p, dir: d };
-        self.nearest_hit(&ray, false).is_some_and(|h| h.t < 1.0)
+        let dist = d.length();
+        let ray = Ray {
+            origin: p,
+            dir: d / dist,
+        };
+        self.nearest_solid(&ray, dist, candidates).is_some()
     }
 
-    /// Mirror reflectance of the hit surface.
-    pub fn reflectance(&self, hit: &Hit) -> f32 {
-        self.geoms[hit.geom].reflectance
+    /// Mirror reflectance of a geom.
+    #[inline]
+    pub fn reflectance(&self, geom: u16) -> f32 {
+        self.model.geoms[geom as usize].reflectance
     }
 
-    fn base_color(&self, g: &SceneGeom, point: DVec3) -> [f32; 3] {
-        let Some(tex) = g.texture.map(|t| &self.textures[t]) else {
+    /// Base colour of geom `i` at `point`, seen from `distance` at incidence
+    /// cosine `cos_in` (for texture filtering).
+    fn base_color(&self, i: u16, point: Vec3A, distance: f32, cos_in: f32) -> [f32; 3] {
+        let s = &self.model.geoms[i as usize];
+        let g = &self.geoms[i as usize];
+        let Some(tex) = s.texture.map(|t| &self.model.textures[t]) else {
             return g.rgb;
         };
-        let local = g.rot.transpose() * (point - g.pos);
+        let local = g.inv_rot * (point - g.pos);
         // Uniform: `repeat` per two units of length (matches MuJoCo's look);
         // else per plane extent.
-        let (sx, sy) = if tex.uniform || g.size[0] <= 0.0 {
+        let (sx, sy) = if tex.uniform || s.size[0] <= 0.0 {
             (0.5 * tex.repeat[0], 0.5 * tex.repeat[1])
         } else {
             (
-                tex.repeat[0] / (2.0 * g.size[0]),
-                tex.repeat[1] / (2.0 * g.size[1]),
+                tex.repeat[0] / (2.0 * s.size[0]),
+                tex.repeat[1] / (2.0 * s.size[1]),
             )
         };
-        let u = (local.x * sx).rem_euclid(1.0);
-        let v = (local.y * sy).rem_euclid(1.0);
-        let x = ((u * tex.width as f64) as usize).min(tex.width - 1);
-        let y = ((v * tex.height as f64) as usize).min(tex.height - 1);
-        let at = (y * tex.width + x) * 3;
+        let u = local.x * sx;
+        let v = local.y * sy;
+        let (u, v) = (u - floor(u), v - floor(v));
+        // The pixel's footprint on the surface, in finest-level texels.
+        let footprint = distance * self.pixel_angle / cos_in.max(0.05);
+        let texels = footprint * sx.max(sy) * tex.levels[0].width.max(tex.levels[0].height) as f32;
+        let t = tex.sample(u, v, texels);
         // Texture colour modulated by the material colour.
-        [
-            tex.rgb[at] as f32 / 255.0 * g.rgb[0],
-            tex.rgb[at + 1] as f32 / 255.0 * g.rgb[1],
-            tex.rgb[at + 2] as f32 / 255.0 * g.rgb[2],
-        ]
+        [t[0] * g.rgb[0], t[1] * g.rgb[1], t[2] * g.rgb[2]]
     }
 
-    /// Colour of `hit` at `point` seen along `view` (OpenGL-style fixed-function lighting).
-    pub fn shade(&self, hit: &Hit, point: DVec3, view: DVec3, shadows: bool) -> [f32; 3] {
-        let g = &self.geoms[hit.geom];
-        let base = self.base_color(g, point);
+    /// Colour of `hit` at `point` seen along unit `view` from `distance`
+    /// (OpenGL-style fixed-function lighting); `shadows` gives the pixel of a
+    /// primary ray to cast shadow rays from, `None` for no shadows.
+    pub fn shade(
+        &self,
+        hit: &Hit,
+        point: Vec3A,
+        view: Vec3A,
+        distance: f32,
+        shadows: Option<(usize, usize)>,
+    ) -> [f32; 3] {
+        let s = &self.model.geoms[hit.geom as usize];
         let mut n = hit.normal;
-        if n.dot(view) > 0.0 {
+        let facing = n.dot(view);
+        if facing > 0.0 {
             n = -n; // seen from behind (planes)
         }
-        let to_eye = -view.normalize();
-        let lifted = point + n * EPSILON * 10.0;
-        let mut rgb = [
-            g.emission * base[0],
-            g.emission * base[1],
-            g.emission * base[2],
-        ];
+        let base = self.base_color(hit.geom, point, distance, facing.abs());
+        let to_eye = -view;
+        let mut rgb = base.map(|b| s.emission * b);
         for light in &self.lights {
             let (l, spot) = if light.directional {
                 (-light.dir, 1.0)
             } else {
                 let l = (light.pos - point).normalize();
-                // MuJoCo's default spot: cutoff 45 degrees, exponent 10.
                 let cos = (-l).dot(light.dir);
-                let spot = if cos >= std::f64::consts::FRAC_PI_4.cos() {
-                    cos.powi(10)
+                // MuJoCo's default spot: cutoff 45 degrees, exponent 10.
+                let spot = if cos >= SPOT_COS_CUTOFF {
+                    let c2 = cos * cos;
+                    let c4 = c2 * c2;
+                    c4 * c4 * c2
                 } else {
                     0.0
                 };
                 (l, spot)
             };
-            let lit = if shadows && light.cast_shadow && !light.directional {
-                !self.occluded(lifted, light.pos)
-            } else {
-                true
-            };
-            let diffuse = if lit {
-                (n.dot(l).max(0.0) * spot) as f32
-            } else {
-                0.0
-            };
-            let specular = if lit && diffuse > 0.0 {
+            let mut diffuse = n.dot(l).max(0.0) * spot;
+            if let Some((px, py)) = shadows {
+                if diffuse > 0.0 && light.cast_shadow && !light.directional {
+                    let candidates = match &light.ground_shadows {
+                        Some(lists) if hit.geom == 0 => lists.at(px, py),
+                        _ => &self.solids,
+                    };
+                    if self.occluded(point + n * (EPSILON * 10.0), light.pos, candidates) {
+                        diffuse = 0.0;
+                    }
+                }
+            }
+            let specular = if diffuse > 0.0 && s.specular > 0.0 {
                 let h = (l + to_eye).normalize();
-                (n.dot(h).max(0.0).powf(g.shininess as f64 * 128.0) * spot) as f32 * g.specular
+                power(n.dot(h).max(0.0), s.shininess * 128.0) * spot * s.specular
             } else {
                 0.0
             };
@@ -305,4 +683,101 @@ impl Scene {
         }
         rgb
     }
+}
+
+/// log2 for x >= 1, good to about 0.01 (enough to pick pyramid levels).
+#[inline]
+fn fast_log2(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let exponent = ((bits >> 23) & 0xff) as f32 - 127.0;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // in [1, 2)
+    exponent + (m - 1.0) * (1.3466 - 0.3466 * (m - 1.0))
+}
+
+/// `floor` without a libm call (x86-64 baseline has no rounding instruction).
+#[inline]
+pub(crate) fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
+/// `x^e`, by squaring when `e` is a small integer (the usual shininess).
+#[inline]
+fn power(x: f32, e: f32) -> f32 {
+    if e == e.trunc() && (0.0..=256.0).contains(&e) {
+        let mut k = e as u32;
+        let (mut base, mut acc) = (x, 1.0f32);
+        while k > 0 {
+            if k & 1 == 1 {
+                acc *= base;
+            }
+            base *= base;
+            k >>= 1;
+        }
+        acc
+    } else {
+        x.powf(e)
+    }
+}
+
+/// Per tile, the solids that may cast a shadow from the point light at
+/// `light` onto the ground plane (`point`, `normal`) where the tile sees it:
+/// those whose bounding sphere meets the cone from the light through the
+/// tile's ground quad. Tiles whose corners do not all reach the ground get
+/// every solid.
+fn ground_shadow_lists(
+    projector: &Projector,
+    (point, normal): (Vec3A, Vec3A),
+    light: Vec3A,
+    solids: impl Iterator<Item = (u16, Vec3A, f32)> + Clone,
+) -> TileLists {
+    TileLists::from_tiles(
+        projector.width,
+        projector.height,
+        |[x0, x1, y0, y1], out| {
+            let mut corners = [Vec3A::ZERO; 4];
+            let mut all_hit = true;
+            for (k, (x, y)) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
+                .into_iter()
+                .enumerate()
+            {
+                let d = projector.ray_dir(x as f32, y as f32);
+                let t = (point - projector.eye).dot(normal) / d.dot(normal);
+                all_hit &= t.is_finite() && t > 0.0;
+                corners[k] = projector.eye + d * t;
+            }
+            if !all_hit {
+                out.extend(solids.clone().map(|(i, _, _)| i));
+                return;
+            }
+            let centre = corners.iter().fold(Vec3A::ZERO, |a, &c| a + c) / 4.0;
+            let axis = (centre - light).normalize();
+            // The cone's half angle, as its cosine and sine.
+            let cos_half = corners
+                .iter()
+                .map(|&c| (c - light).normalize().dot(axis))
+                .fold(1.0f32, f32::min)
+                .clamp(-1.0, 1.0);
+            let sin_half = (1.0 - cos_half * cos_half).sqrt();
+            for (i, c, r) in solids.clone() {
+                let v = c - light;
+                let dist = v.length();
+                if dist <= r {
+                    out.push(i);
+                    continue;
+                }
+                // Inside when angle(v, axis) <= half + asin(r / dist).
+                let (sin_b, cos_b) = (r / dist, (1.0 - (r / dist).powi(2)).sqrt());
+                let cos_limit = cos_half * cos_b - sin_half * sin_b;
+                let widest = cos_half < 0.0 && sin_half * cos_b + cos_half * sin_b < 0.0;
+                if widest || v.dot(axis) / dist >= cos_limit - 1e-4 {
+                    out.push(i);
+                }
+            }
+        },
+    )
 }

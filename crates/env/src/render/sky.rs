@@ -1,83 +1,110 @@
 //! What is seen where no geom is hit: the Control Suite's gradient skybox
 //! (light blue above, black below, sparse white marks), or a background image.
 
-use glam::DVec3;
+use glam::Vec3A;
 
-/// The background of a rendered image.
-#[derive(Clone, Debug)]
-pub enum Sky {
-    /// A vertical gradient from `top` (looking straight up) to `bottom`
-    /// (straight down), with a fraction `marks` of directions lit as stars.
-    Gradient {
-        /// Colour looking up.
-        top: [f32; 3],
-        /// Colour looking down.
-        bottom: [f32; 3],
-        /// Probability of a mark per direction cell.
-        marks: f64,
-    },
-    /// A screen-aligned RGB image (`height x width x 3`), stretched to the frame.
-    Image {
-        /// Width in pixels.
-        width: usize,
-        /// Height in pixels.
-        height: usize,
-        /// Row-major RGB bytes.
-        rgb: Vec<u8>,
-    },
+use super::culling::Projector;
+use super::scene::floor;
+
+/// The suite's skybox: a vertical gradient from (.4, .6, .8) looking up to
+/// black looking down, with a fraction of directions lit as faint marks.
+#[derive(Clone, Copy, Debug)]
+pub struct Sky {
+    /// Colour looking up.
+    pub top: [f32; 3],
+    /// Colour looking down.
+    pub bottom: [f32; 3],
+    /// Probability of a mark per direction cell.
+    pub marks: f32,
 }
 
-impl Sky {
-    /// The suite's skybox: gradient from (.4, .6, .8) to black with random white marks.
-    pub fn control_suite() -> Self {
-        Sky::Gradient {
+impl Default for Sky {
+    fn default() -> Self {
+        Self {
             top: [0.4, 0.6, 0.8],
             bottom: [0.0, 0.0, 0.0],
             marks: 0.01,
         }
     }
+}
 
-    /// The colour for a ray direction `dir` (unit) at image position `screen`.
-    pub fn color(&self, dir: DVec3, screen: (f64, f64)) -> [f32; 3] {
-        match self {
-            Sky::Gradient { top, bottom, marks } => {
-                let w = ((1.0 + dir.z) / 2.0) as f32;
-                let mut rgb = [0.0; 3];
-                for k in 0..3 {
-                    rgb[k] = top[k] * w + bottom[k] * (1.0 - w);
-                }
-                // Stars: hash a fine grid of directions.
-                let cell = (dir * 400.0).floor();
-                let h = hash3(cell.x as i64, cell.y as i64, cell.z as i64);
-                if h < *marks {
-                    let glow = 0.15 * (1.0 - (h / marks) as f32);
-                    for v in &mut rgb {
-                        *v += glow * (1.0 - *v);
-                    }
-                }
-                rgb
-            }
-            Sky::Image { width, height, rgb } => {
-                let x = ((screen.0 * *width as f64) as usize).min(width - 1);
-                let y = ((screen.1 * *height as f64) as usize).min(height - 1);
-                let at = (y * width + x) * 3;
-                [
-                    rgb[at] as f32 / 255.0,
-                    rgb[at + 1] as f32 / 255.0,
-                    rgb[at + 2] as f32 / 255.0,
-                ]
+impl Sky {
+    /// The colour for a unit ray direction.
+    #[inline]
+    pub fn color(&self, dir: Vec3A) -> [f32; 3] {
+        let w = (1.0 + dir.z) / 2.0;
+        let mut rgb = [0.0; 3];
+        for k in 0..3 {
+            rgb[k] = self.top[k] * w + self.bottom[k] * (1.0 - w);
+        }
+        // Marks: hash a fine grid of directions.
+        let cell = dir * 400.0;
+        let h = hash3(
+            floor(cell.x) as i64,
+            floor(cell.y) as i64,
+            floor(cell.z) as i64,
+        );
+        if h < self.marks {
+            let glow = 0.15 * (1.0 - h / self.marks);
+            for v in &mut rgb {
+                *v += glow * (1.0 - *v);
             }
         }
+        rgb
+    }
+}
+
+/// A background image (a video frame) that replaces the sky.
+#[derive(Clone, Copy, Debug)]
+pub struct Background<'a> {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Row-major RGB bytes, `height x width x 3`.
+    pub rgb: &'a [u8],
+    /// Opacity of the ground planes over the background (1 = opaque).
+    pub floor_alpha: f32,
+}
+
+impl Background<'_> {
+    /// The colour seen along unit `dir`. The image spans the view of the
+    /// undisturbed camera `reference` and is mirrored beyond it, so a moving
+    /// camera sees the background move, as with a skybox.
+    #[inline]
+    pub(crate) fn color(&self, dir: Vec3A, reference: &Projector) -> [f32; 3] {
+        let z = dir.dot(reference.forward).max(0.05);
+        let u = (dir.dot(reference.right) / z / reference.half_w + 1.0) * 0.5;
+        let v = (1.0 - dir.dot(reference.up) / z / reference.half_h) * 0.5;
+        let x = ((mirror(u) * self.width as f32) as usize).min(self.width - 1);
+        let y = ((mirror(v) * self.height as f32) as usize).min(self.height - 1);
+        let at = (y * self.width + x) * 3;
+        [
+            self.rgb[at] as f32 / 255.0,
+            self.rgb[at + 1] as f32 / 255.0,
+            self.rgb[at + 2] as f32 / 255.0,
+        ]
+    }
+}
+
+/// Folds `t` into [0, 1] by mirroring at the ends.
+#[inline]
+fn mirror(t: f32) -> f32 {
+    let t = t - 2.0 * floor(t / 2.0);
+    if t > 1.0 {
+        2.0 - t
+    } else {
+        t
     }
 }
 
 /// A hash of three integers to [0, 1).
-fn hash3(x: i64, y: i64, z: i64) -> f64 {
+fn hash3(x: i64, y: i64, z: i64) -> f32 {
     let mut h = (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (y as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
         ^ (z as u64).wrapping_mul(0x1656_67B1_9E37_79F9);
     h ^= h >> 33;
     h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
     h ^= h >> 33;
-    (h >> 11) as f64 / (1u64 << 53) as f64
+    (h >> 40) as f32 / (1u64 << 24) as f32
 }

@@ -1,0 +1,225 @@
+//! Screen-space culling: which geoms can a ray through a given image tile hit?
+//!
+//! Each geom's bounding sphere is projected to a conservative pixel rectangle;
+//! the image is cut into square tiles and every tile keeps the list of geoms
+//! whose rectangle overlaps it. A primary ray then tests only its tile's list.
+//! The same works for mirror rays off a plane: they are primary rays that see
+//! the geoms reflected through that plane.
+
+use glam::Vec3A;
+
+/// Tile side in pixels.
+const TILE: usize = 8;
+/// Extra margin around projected rectangles, in pixels.
+const MARGIN: f32 = 1.0;
+
+/// A pinhole camera that maps world points to pixel coordinates.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Projector {
+    pub eye: Vec3A,
+    pub right: Vec3A,
+    pub up: Vec3A,
+    pub forward: Vec3A,
+    /// tan(fovx / 2) and tan(fovy / 2).
+    pub half_w: f32,
+    pub half_h: f32,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Projector {
+    /// Unnormalised direction of the ray through image point (`x`, `y`) in pixels.
+    #[inline]
+    pub fn ray_dir(&self, x: f32, y: f32) -> Vec3A {
+        let sx = 2.0 * self.half_w / self.width as f32;
+        let sy = 2.0 * self.half_h / self.height as f32;
+        self.forward + self.right * (x * sx - self.half_w) - self.up * (y * sy - self.half_h)
+    }
+
+    /// Conservative pixel rectangle `[x0, x1, y0, y1]` covered by a sphere,
+    /// the whole image when the sphere reaches the camera plane, `None` when
+    /// it is behind the camera.
+    pub fn sphere_rect(&self, center: Vec3A, radius: f32) -> Option<[f32; 4]> {
+        let rel = center - self.eye;
+        let depth = rel.dot(self.forward);
+        if depth + radius <= 0.0 {
+            return None;
+        }
+        let full = [0.0, self.width as f32, 0.0, self.height as f32];
+        if depth - radius <= 1e-3 {
+            return Some(full);
+        }
+        let (x, y) = (rel.dot(self.right), rel.dot(self.up));
+        let (near, far) = (depth - radius, depth + radius);
+        // u = x / depth over the box around the sphere: extremes at its corners.
+        let span = |c: f32| {
+            let lo = ((c - radius) / near).min((c - radius) / far);
+            let hi = ((c + radius) / near).max((c + radius) / far);
+            (lo, hi)
+        };
+        let (ux0, ux1) = span(x);
+        let (uy0, uy1) = span(y);
+        let w = self.width as f32;
+        let h = self.height as f32;
+        let px = |u: f32| (u / self.half_w + 1.0) * 0.5 * w;
+        let py = |u: f32| (1.0 - u / self.half_h) * 0.5 * h;
+        Some([
+            px(ux0) - MARGIN,
+            px(ux1) + MARGIN,
+            py(uy1) - MARGIN,
+            py(uy0) + MARGIN,
+        ])
+    }
+}
+
+/// Per-tile candidate lists of geom indices.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TileLists {
+    tiles_x: usize,
+    offsets: Vec<u32>,
+    items: Vec<u16>,
+}
+
+impl TileLists {
+    /// Builds the lists from `(index, center, radius)` spheres seen by `projector`.
+    pub fn build(projector: &Projector, spheres: impl Iterator<Item = (u16, Vec3A, f32)>) -> Self {
+        let tiles_x = projector.width.div_ceil(TILE);
+        let tiles_y = projector.height.div_ceil(TILE);
+        let ntiles = tiles_x * tiles_y;
+        // Tile ranges per sphere, then counting sort into the flat list.
+        let ranges: Vec<(u16, [usize; 4])> = spheres
+            .filter_map(|(i, c, r)| {
+                let [x0, x1, y0, y1] = projector.sphere_rect(c, r)?;
+                let clamp = |v: f32, n: usize| (v.max(0.0) as usize / TILE).min(n - 1);
+                if x1 < 0.0 || y1 < 0.0 {
+                    return None;
+                }
+                if x0 >= projector.width as f32 || y0 >= projector.height as f32 {
+                    return None;
+                }
+                Some((
+                    i,
+                    [
+                        clamp(x0, tiles_x),
+                        clamp(x1, tiles_x),
+                        clamp(y0, tiles_y),
+                        clamp(y1, tiles_y),
+                    ],
+                ))
+            })
+            .collect();
+        let mut counts = vec![0u32; ntiles + 1];
+        for (_, [x0, x1, y0, y1]) in &ranges {
+            for ty in *y0..=*y1 {
+                for tx in *x0..=*x1 {
+                    counts[ty * tiles_x + tx + 1] += 1;
+                }
+            }
+        }
+        for i in 1..=ntiles {
+            counts[i] += counts[i - 1];
+        }
+        let mut fill = counts.clone();
+        let mut items = vec![0u16; counts[ntiles] as usize];
+        for (i, [x0, x1, y0, y1]) in &ranges {
+            for ty in *y0..=*y1 {
+                for tx in *x0..=*x1 {
+                    let slot = &mut fill[ty * tiles_x + tx];
+                    items[*slot as usize] = *i;
+                    *slot += 1;
+                }
+            }
+        }
+        Self {
+            tiles_x,
+            offsets: counts,
+            items,
+        }
+    }
+
+    /// Builds lists tile by tile: `candidates(x0, x1, y0, y1)` gets a tile's
+    /// pixel bounds and pushes its geoms.
+    pub fn from_tiles(
+        width: usize,
+        height: usize,
+        mut candidates: impl FnMut([usize; 4], &mut Vec<u16>),
+    ) -> Self {
+        let tiles_x = width.div_ceil(TILE);
+        let tiles_y = height.div_ceil(TILE);
+        let mut offsets = Vec::with_capacity(tiles_x * tiles_y + 1);
+        let mut items = Vec::new();
+        offsets.push(0);
+        for ty in 0..tiles_y {
+            for tx in 0..tiles_x {
+                let bounds = [
+                    tx * TILE,
+                    ((tx + 1) * TILE).min(width),
+                    ty * TILE,
+                    ((ty + 1) * TILE).min(height),
+                ];
+                candidates(bounds, &mut items);
+                offsets.push(items.len() as u32);
+            }
+        }
+        Self {
+            tiles_x,
+            offsets,
+            items,
+        }
+    }
+
+    /// Geoms that a ray through pixel (`x`, `y`) may hit, in index order.
+    #[inline]
+    pub fn at(&self, x: usize, y: usize) -> &[u16] {
+        let tile = (y / TILE) * self.tiles_x + x / TILE;
+        &self.items[self.offsets[tile] as usize..self.offsets[tile + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn camera() -> Projector {
+        Projector {
+            eye: Vec3A::new(0.0, -3.0, 0.0),
+            right: Vec3A::X,
+            up: Vec3A::Z,
+            forward: Vec3A::Y,
+            half_w: 0.4,
+            half_h: 0.4,
+            width: 64,
+            height: 64,
+        }
+    }
+
+    #[test]
+    fn a_sphere_lands_in_the_tiles_it_covers_only() {
+        let p = camera();
+        // A small sphere right of centre, on the horizon.
+        let lists = TileLists::build(&p, [(3u16, Vec3A::new(0.6, 0.0, 0.0), 0.1)].into_iter());
+        // u = 0.6/3 = 0.2 → x = (0.5 + 1) * 32 = 48; y = 32.
+        assert_eq!(lists.at(48, 32), &[3]);
+        assert!(lists.at(5, 5).is_empty());
+        assert!(lists.at(10, 32).is_empty());
+        // Every pixel the sphere really covers is in a listed tile.
+        for y in 0..64 {
+            for x in 0..64 {
+                let d = p.ray_dir(x as f32 + 0.5, y as f32 + 0.5).normalize();
+                let oc = p.eye - Vec3A::new(0.6, 0.0, 0.0);
+                let b = oc.dot(d);
+                if b * b - (oc.length_squared() - 0.01) >= 0.0 {
+                    assert_eq!(lists.at(x, y), &[3], "pixel {x},{y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spheres_behind_or_around_the_camera() {
+        let p = camera();
+        assert!(p.sphere_rect(Vec3A::new(0.0, -5.0, 0.0), 0.5).is_none());
+        let around = p.sphere_rect(Vec3A::new(0.0, -3.0, 0.0), 0.5).unwrap();
+        assert_eq!(around, [0.0, 64.0, 0.0, 64.0]);
+    }
+}

@@ -9,7 +9,7 @@
 use glam::Vec3A;
 
 /// Tile side in pixels.
-const TILE: usize = 8;
+const TILE: usize = 4;
 /// Extra margin around projected rectangles, in pixels.
 const MARGIN: f32 = 1.0;
 
@@ -25,15 +25,44 @@ pub(crate) struct Projector {
     pub half_h: f32,
     pub width: usize,
     pub height: usize,
+    /// Direction change per pixel to the right and down, and the direction
+    /// through the image's top-left corner.
+    step_x: Vec3A,
+    step_y: Vec3A,
+    corner: Vec3A,
 }
 
 impl Projector {
+    /// A camera at `eye` with unit `right`, `up`, `forward` vectors and
+    /// vertical field of view `fovy` (radians), for `width x height` images.
+    pub fn new(
+        eye: Vec3A,
+        (right, up, forward): (Vec3A, Vec3A, Vec3A),
+        fovy: f32,
+        width: usize,
+        height: usize,
+    ) -> Self {
+        let half_h = (fovy / 2.0).tan();
+        let half_w = half_h * width as f32 / height as f32;
+        Self {
+            eye,
+            right,
+            up,
+            forward,
+            half_w,
+            half_h,
+            width,
+            height,
+            step_x: right * (2.0 * half_w / width as f32),
+            step_y: -up * (2.0 * half_h / height as f32),
+            corner: forward - right * half_w + up * half_h,
+        }
+    }
+
     /// Unnormalised direction of the ray through image point (`x`, `y`) in pixels.
     #[inline]
     pub fn ray_dir(&self, x: f32, y: f32) -> Vec3A {
-        let sx = 2.0 * self.half_w / self.width as f32;
-        let sy = 2.0 * self.half_h / self.height as f32;
-        self.forward + self.right * (x * sx - self.half_w) - self.up * (y * sy - self.half_h)
+        self.corner + self.step_x * x + self.step_y * y
     }
 
     /// Conservative pixel rectangle `[x0, x1, y0, y1]` covered by a sphere,
@@ -168,6 +197,13 @@ impl TileLists {
         }
     }
 
+    /// True when no ray through pixel (`x`, `y`)'s tile can hit anything listed.
+    #[inline]
+    pub fn is_empty_at(&self, x: usize, y: usize) -> bool {
+        let tile = (y / TILE) * self.tiles_x + x / TILE;
+        self.offsets[tile] == self.offsets[tile + 1]
+    }
+
     /// Geoms that a ray through pixel (`x`, `y`) may hit, in index order.
     #[inline]
     pub fn at(&self, x: usize, y: usize) -> &[u16] {
@@ -181,16 +217,13 @@ mod tests {
     use super::*;
 
     fn camera() -> Projector {
-        Projector {
-            eye: Vec3A::new(0.0, -3.0, 0.0),
-            right: Vec3A::X,
-            up: Vec3A::Z,
-            forward: Vec3A::Y,
-            half_w: 0.4,
-            half_h: 0.4,
-            width: 64,
-            height: 64,
-        }
+        Projector::new(
+            Vec3A::new(0.0, -3.0, 0.0),
+            (Vec3A::X, Vec3A::Z, Vec3A::Y),
+            2.0 * 0.4f32.atan(),
+            64,
+            64,
+        )
     }
 
     #[test]

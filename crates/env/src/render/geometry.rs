@@ -79,6 +79,52 @@ fn cylinder_side(ray: &Ray, r: f32, half: f32, t_min: f32) -> Option<LocalHit> {
     None
 }
 
+/// Entry hit of a capsule around z (radius `r`, half-length `half`): the
+/// side, else the one end cap the ray reaches first. Rays starting inside
+/// miss (only entries are reported).
+#[inline]
+fn capsule(ray: &Ray, r: f32, half: f32, t_min: f32) -> Option<LocalHit> {
+    let (o, d) = (ray.origin, ray.dir);
+    let dd = d.length_squared();
+    // Side: the infinite cylinder's entry, kept when within the segment.
+    let a = d.x * d.x + d.y * d.y;
+    let b = o.x * d.x + o.y * d.y;
+    let c = o.x * o.x + o.y * o.y - r * r;
+    let h = b * b - a * c;
+    if h < 0.0 {
+        return None;
+    }
+    if a > 0.0 {
+        let t = (-b - h.sqrt()) / a;
+        let z = o.z + d.z * t;
+        if z.abs() <= half {
+            return (t > t_min).then(|| LocalHit {
+                t,
+                normal: Vec3A::new(o.x + d.x * t, o.y + d.y * t, 0.0),
+            });
+        }
+    }
+    // Caps: the sphere at the end the ray approaches from.
+    let z_entry = if a > 0.0 {
+        o.z + d.z * ((-b - h.sqrt()) / a)
+    } else {
+        o.z
+    };
+    let center = Vec3A::new(0.0, 0.0, if z_entry > 0.0 { half } else { -half });
+    let oc = o - center;
+    let bc = oc.dot(d);
+    let cc = oc.length_squared() - r * r;
+    let hc = bc * bc - dd * cc;
+    if hc < 0.0 {
+        return None;
+    }
+    let t = (-bc - hc.sqrt()) / dd;
+    (t > t_min).then(|| LocalHit {
+        t,
+        normal: o + d * t - center,
+    })
+}
+
 #[inline]
 fn nearest(a: Option<LocalHit>, b: Option<LocalHit>) -> Option<LocalHit> {
     match (a, b) {
@@ -108,15 +154,7 @@ pub fn intersect(shape: GeomShape, size: [f32; 3], ray: &Ray, t_min: f32) -> Opt
             })
         }
         GeomShape::Sphere => sphere(ray, Vec3A::ZERO, size[0], t_min),
-        GeomShape::Capsule => {
-            let (r, half) = (size[0], size[1]);
-            let side = cylinder_side(ray, r, half, t_min);
-            let caps = nearest(
-                sphere(ray, Vec3A::new(0.0, 0.0, half), r, t_min),
-                sphere(ray, Vec3A::new(0.0, 0.0, -half), r, t_min),
-            );
-            nearest(side, caps)
-        }
+        GeomShape::Capsule => capsule(ray, size[0], size[1], t_min),
         GeomShape::Ellipsoid => {
             let scale = Vec3A::from_array(size);
             let scaled = Ray {
@@ -222,6 +260,23 @@ mod tests {
         assert!(intersect(GeomShape::Sphere, [1.0, 0.0, 0.0], &side, 0.0).is_none());
         assert!(intersect(GeomShape::Plane, [2.0, 2.0, 0.0], &side, 0.0).is_none());
         assert!(intersect(GeomShape::Plane, [0.0, 0.0, 0.0], &side, 0.0).is_some());
+        // A capsule seen end-on and at a slant hits its caps.
+        let end = ray([0.0, 0.0, 5.0], [0.0, 0.0, -1.0]);
+        let hit = intersect(GeomShape::Capsule, [0.5, 1.0, 0.0], &end, 0.0).unwrap();
+        assert!(close(hit.t, 3.5));
+        let slant = ray([0.0, -3.0, -4.0], [0.0, 0.6, 0.8]);
+        let hit = intersect(GeomShape::Capsule, [0.5, 1.0, 0.0], &slant, 0.0).unwrap();
+        // The hit lies on the surface (distance .5 from the segment) and
+        // just before it the ray is outside.
+        let dist = |t: f32| {
+            let p = slant.origin + slant.dir * t;
+            let z = p.z.clamp(-1.0, 1.0);
+            (p - Vec3A::new(0.0, 0.0, z)).length()
+        };
+        assert!(close(dist(hit.t), 0.5), "{}", dist(hit.t));
+        assert!(dist(hit.t - 1e-2) > 0.5);
+        let beside = ray([2.0, 0.0, 1.2], [0.0, 1.0, 0.0]);
+        assert!(intersect(GeomShape::Capsule, [0.5, 1.0, 0.0], &beside, 0.0).is_none());
         // The side of a capsule, hit horizontally.
         let h = ray([5.0, 0.0, 0.3], [-1.0, 0.0, 0.0]);
         let hit = intersect(GeomShape::Capsule, [0.5, 1.0, 0.0], &h, 0.0).unwrap();

@@ -146,18 +146,9 @@ impl Renderer {
 
     fn projector(&self, physics: &Physics, pose: &CameraPose) -> Projector {
         let c = &self.config;
-        let (right, up, forward) = pose.basis();
-        let half_h = (physics.model().camera_fovy(c.camera).to_radians() / 2.0).tan() as f32;
-        Projector {
-            eye: Vec3A::new(pose.pos[0] as f32, pose.pos[1] as f32, pose.pos[2] as f32),
-            right,
-            up,
-            forward,
-            half_w: half_h * c.width as f32 / c.height as f32,
-            half_h,
-            width: c.width,
-            height: c.height,
-        }
+        let fovy = physics.model().camera_fovy(c.camera).to_radians() as f32;
+        let eye = Vec3A::new(pose.pos[0] as f32, pose.pos[1] as f32, pose.pos[2] as f32);
+        Projector::new(eye, pose.basis(), fovy, c.width, c.height)
     }
 
     /// Renders the current state as `view` shows it into `out`
@@ -193,7 +184,8 @@ impl Renderer {
         let mut ids = vec![NO_GEOM; w * h];
         for y in 0..h {
             for x in 0..w {
-                let (colour, id) = tracer.trace(x as f32 + 0.5, y as f32 + 0.5, x, y);
+                let dir = projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5);
+                let (colour, id) = tracer.trace(dir, x, y);
                 rgb[y * w + x] = colour;
                 ids[y * w + x] = id;
             }
@@ -216,7 +208,7 @@ impl Renderer {
                         for sx in 0..n {
                             let fx = x as f32 + (sx as f32 + 0.5) / n as f32;
                             let fy = y as f32 + (sy as f32 + 0.5) / n as f32;
-                            let (s, _) = tracer.trace(fx, fy, x, y);
+                            let (s, _) = tracer.trace(projector.ray_dir(fx, fy), x, y);
                             for k in 0..3 {
                                 acc[k] += s[k];
                             }
@@ -252,10 +244,14 @@ impl Tracer<'_> {
         }
     }
 
-    /// Colour and geom seen through image point (`fx`, `fy`) of pixel (`px`, `py`).
-    fn trace(&self, fx: f32, fy: f32, px: usize, py: usize) -> ([f32; 3], u16) {
+    /// Colour and geom seen along `dir` (not normalised) through pixel (`px`, `py`).
+    #[inline]
+    fn trace(&self, dir: Vec3A, px: usize, py: usize) -> ([f32; 3], u16) {
         let scene = self.scene;
-        let dir = self.projector.ray_dir(fx, fy).normalize();
+        let dir = dir.normalize();
+        if scene.sees_only_backdrop(px, py) {
+            return (self.backdrop(dir), NO_GEOM);
+        }
         let Some(hit) = scene.primary_hit(dir, px, py) else {
             return (self.backdrop(dir), NO_GEOM);
         };

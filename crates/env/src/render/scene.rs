@@ -302,6 +302,9 @@ pub struct Scene<'m> {
     lights: Vec<SceneLight>,
     solids: Vec<u16>,
     primary: TileLists,
+    /// Per tile, the planes its rays may hit (empty: sky tile, when
+    /// `primary` is empty there too).
+    planes_seen: TileLists,
     /// The one reflective plane and the lists of mirror rays off it.
     mirror: Option<(u16, TileLists)>,
 }
@@ -412,6 +415,24 @@ impl<'m> Scene<'m> {
             }
         }
         let primary = TileLists::build(projector, solids.iter().map(|&i| sphere(i)));
+        // A ray hits an infinite plane only when it points towards it; that
+        // sign is linear across the image, so a tile's corners decide.
+        let planes_seen = TileLists::from_tiles(
+            projector.width,
+            projector.height,
+            |[x0, x1, y0, y1], out| {
+                for (i, g) in geoms.iter().take(model.planes).enumerate() {
+                    let n = g.rot.z_axis;
+                    let side = (g.pos - eye).dot(n);
+                    let toward = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
+                        .into_iter()
+                        .any(|(x, y)| side * projector.ray_dir(x as f32, y as f32).dot(n) > 0.0);
+                    if toward {
+                        out.push(i as u16);
+                    }
+                }
+            },
+        );
         let reflective: Vec<u16> = (0..model.planes as u16)
             .filter(|&i| model.geoms[i as usize].reflectance > 0.0)
             .collect();
@@ -434,8 +455,15 @@ impl<'m> Scene<'m> {
             lights,
             solids,
             primary,
+            planes_seen,
             mirror,
         }
+    }
+
+    /// True when rays through pixel (`px`, `py`) can only see the sky or background.
+    #[inline]
+    pub fn sees_only_backdrop(&self, px: usize, py: usize) -> bool {
+        self.primary.is_empty_at(px, py) && self.planes_seen.is_empty_at(px, py)
     }
 
     /// Is geom `i` a plane?
@@ -530,15 +558,19 @@ impl<'m> Scene<'m> {
         best.map(|(t, n, i)| self.hit(t, i, n))
     }
 
-    /// Tests a unit ray against the solids `candidates` up to `max_t`.
+    /// Tests a unit ray against the solids `candidates` but `skip`, up to `max_t`.
     fn nearest_solid(
         &self,
         ray: &Ray,
         max_t: f32,
         candidates: &[u16],
+        skip: u16,
     ) -> Option<(f32, Vec3A, u16)> {
         let mut best: Option<(f32, Vec3A, u16)> = None;
         for &i in candidates {
+            if i == skip {
+                continue;
+            }
             let g = &self.geoms[i as usize];
             let s = &self.model.geoms[i as usize];
             // Bounding-sphere rejection.
@@ -567,12 +599,14 @@ impl<'m> Scene<'m> {
             Some((p, lists)) if *p == plane => lists.at(px, py),
             _ => &self.solids,
         };
-        let best = self.nearest_solid(ray, f32::INFINITY, candidates);
+        let best = self.nearest_solid(ray, f32::INFINITY, candidates, plane);
         self.finish(ray.origin, ray.dir, best, false)
     }
 
     /// True when one of the solids `candidates` blocks the segment from `p` to `target`.
-    fn occluded(&self, p: Vec3A, target: Vec3A, candidates: &[u16]) -> bool {
+    /// The surface the segment starts on (`skip`) is not tested: lit
+    /// convex surfaces cannot shadow themselves.
+    fn occluded(&self, p: Vec3A, target: Vec3A, candidates: &[u16], skip: u16) -> bool {
         if candidates.is_empty() {
             return false;
         }
@@ -582,7 +616,7 @@ impl<'m> Scene<'m> {
             origin: p,
             dir: d / dist,
         };
-        self.nearest_solid(&ray, dist, candidates).is_some()
+        self.nearest_solid(&ray, dist, candidates, skip).is_some()
     }
 
     /// Mirror reflectance of a geom.
@@ -664,7 +698,12 @@ impl<'m> Scene<'m> {
                         Some(lists) if hit.geom == 0 => lists.at(px, py),
                         _ => &self.solids,
                     };
-                    if self.occluded(point + n * (EPSILON * 10.0), light.pos, candidates) {
+                    if self.occluded(
+                        point + n * (EPSILON * 10.0),
+                        light.pos,
+                        candidates,
+                        hit.geom,
+                    ) {
                         diffuse = 0.0;
                     }
                 }

@@ -37,6 +37,15 @@ pub enum EnvError {
     /// Humanoid resets that never became contact-free.
     #[error("could not draw a contact-free initial state in {0} tries")]
     NoContactFreeState(usize),
+    /// Settings that cannot work.
+    #[error("invalid environment settings: {0}")]
+    Config(String),
+    /// A background video that cannot be used.
+    #[error(transparent)]
+    Background(#[from] crate::distractors::BackgroundError),
+    /// A renderer that cannot be built.
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
     /// A MuJoCo error.
     #[error(transparent)]
     Mujoco(#[from] lam_mujoco::MujocoError),

@@ -6,8 +6,10 @@
 //! a fifth task is one small file in [`tasks`].
 
 pub mod assets;
+pub mod distractors;
 pub mod environment;
 pub mod error;
+pub mod pixels;
 pub mod randomize;
 pub mod task;
 pub mod tasks;
@@ -15,5 +17,6 @@ pub mod tolerance;
 
 pub use environment::{Environment, Step, EPISODE_LENGTH};
 pub use error::EnvError;
+pub use pixels::{PixelEnv, VecEnv, VecEnvConfig, VecStep};
 pub use task::{Task, TaskId};
 pub mod render;

@@ -1,6 +1,7 @@
 //! `lam`: latent action models from video with distractors — the command line.
 
 mod commands;
+mod files;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -21,7 +22,7 @@ enum Command {
     /// Benchmarks that print figures next to their references.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
-    /// Render frames of a task to a PNG strip (our CPU renderer).
+    /// Render an episode with distractions to an animated GIF or a PNG strip.
     Render(commands::render::RenderArgs),
     /// Versions of the linked libraries and where model files are found.
     Info,

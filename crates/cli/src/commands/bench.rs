@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use lam_env::{Environment, TaskId};
+use lam_env::distractors::Preset;
+use lam_env::{Environment, TaskId, VecEnv, VecEnvConfig};
 use lam_mujoco::Physics;
 
 /// Benchmark subcommands.
@@ -12,19 +13,25 @@ use lam_mujoco::Physics;
 pub enum BenchCommand {
     /// Physics steps/s per task on one thread: our loop, a C loop run now, and TASKS.md's C figures.
     Physics(PhysicsArgs),
-    /// Frames/s of step + render at 64 px, one thread, no distractors (vanilla).
+    /// Frames/s of step + render at 64 px per task and preset, 1 thread and all cores.
     Render(RenderArgs),
 }
 
 /// Arguments of `lam bench render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Seconds per task.
+    /// Seconds per measurement.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
-    /// Rays per pixel side (1 or 2).
+    /// Rays per pixel side on geometry edges (1 = no anti-aliasing).
     #[arg(long, default_value_t = 2)]
     supersample: usize,
+    /// Only these tasks (default: all four).
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<TaskId>,
+    /// Only these presets (default: vanilla and scale_easy_video_hard).
+    #[arg(long, value_delimiter = ',')]
+    presets: Vec<Preset>,
     /// Draw without shadows.
     #[arg(long)]
     no_shadows: bool,
@@ -155,43 +162,84 @@ fn python_render_rate(task: TaskId) -> f64 {
     }
 }
 
+/// Frames/s of step + render + frame stacking through a [`VecEnv`]; the
+/// set-up and a short warm-up (backgrounds are made on first use) are not timed.
+fn vec_env_rate(config: VecEnvConfig, budget: Duration) -> Result<f64> {
+    let mut envs = VecEnv::new(config)?;
+    let (n, a) = (envs.num_envs(), envs.action_size());
+    let mut t = 0;
+    while t < 20 {
+        envs.step(&action(n * a, t))?;
+        t += 1;
+    }
+    let start = Instant::now();
+    let mut frames = 0usize;
+    while start.elapsed() < budget {
+        envs.step(&action(n * a, t))?;
+        std::hint::black_box(envs.stacked_frames());
+        frames += n;
+        t += 1;
+    }
+    Ok(frames as f64 / start.elapsed().as_secs_f64())
+}
+
 fn render(args: RenderArgs) -> Result<()> {
-    use lam_env::render::{RenderConfig, Renderer};
+    use lam_env::render::RenderConfig;
     let budget = Duration::from_secs_f64(args.seconds.max(0.1));
+    let tasks = if args.tasks.is_empty() {
+        TaskId::ALL.to_vec()
+    } else {
+        args.tasks.clone()
+    };
+    let presets = if args.presets.is_empty() {
+        vec![Preset::Vanilla, Preset::ScaleEasyVideoHard]
+    } else {
+        args.presets.clone()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "step + render 64x64, 1 thread, vanilla, {}x{} rays per pixel",
-        args.supersample, args.supersample
+        "step + render 64x64 + stack 3 frames (VecEnv), {}x{} rays on edges, shadows {}, reflections {}; {cores} cores",
+        args.supersample,
+        args.supersample,
+        if args.no_shadows { "off" } else { "on" },
+        if args.no_reflections { "off" } else { "on" },
     );
-    for task in TaskId::ALL {
-        let mut env = Environment::new(task, 0)?;
-        let config = RenderConfig {
-            supersample: args.supersample,
-            shadows: !args.no_shadows,
-            reflections: !args.no_reflections,
-            ..RenderConfig::default()
-        };
-        let renderer = Renderer::new(env.physics().model(), config)?;
-        let mut frame = vec![0u8; 64 * 64 * 3];
-        let nu = env.action_size();
-        env.reset()?;
-        let start = Instant::now();
-        let mut frames = 0usize;
-        while start.elapsed() < budget {
-            if env.step(&action(nu, frames))?.done {
-                env.reset()?;
-            }
-            renderer.render_into(env.physics(), &lam_env::render::View::default(), &mut frame);
-            frames += 1;
+    println!(
+        "{:<14} {:<22} {:>10} {:>12} {:>12}  1 thread vs dm_control render-only",
+        "task",
+        "preset",
+        "1 thread",
+        format!("{cores} threads"),
+        "per core"
+    );
+    for task in tasks {
+        for &preset in &presets {
+            let config = |threads: usize| {
+                let mut c = VecEnvConfig::new(task, 4 * threads, 0);
+                c.threads = threads;
+                c.distractions.preset = preset;
+                c.render = RenderConfig {
+                    supersample: args.supersample,
+                    shadows: !args.no_shadows,
+                    reflections: !args.no_reflections,
+                    ..RenderConfig::default()
+                };
+                c
+            };
+            let one = vec_env_rate(config(1), budget)?;
+            let all = vec_env_rate(config(cores), budget)?;
+            let python = python_render_rate(task);
+            println!(
+                "{:<14} {:<22} {:>8.0}/s {:>10.0}/s {:>10.0}/s  {:.0}x ({:.0} frames/s)",
+                task.name(),
+                preset.name(),
+                one,
+                all,
+                all / cores as f64,
+                one / python,
+                python
+            );
         }
-        let rate = frames as f64 / start.elapsed().as_secs_f64();
-        let python = python_render_rate(task);
-        println!(
-            "{:<14} {:>7.0} frames/s ({:.0}x dm_control's render-only {:.0} frames/s)",
-            task.name(),
-            rate,
-            rate / python,
-            python
-        );
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub mod bench;
+pub mod distractions;
 pub mod expert;
 pub mod info;
 pub mod render;

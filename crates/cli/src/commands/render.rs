@@ -1,11 +1,19 @@
-//! `lam render`: draw frames of a task so a person can look at them.
+//! `lam render`: an episode of a task with its distractions, as an animated
+//! GIF or a PNG strip, so a person can look at it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
+use image::codecs::gif::{GifEncoder, Repeat};
+use image::{Delay, Frame, RgbImage, RgbaImage};
 use lam_env::render::{RenderConfig, Renderer};
-use lam_env::{Environment, TaskId};
+use lam_env::{Environment, PixelEnv, TaskId};
+
+use super::distractions::DistractionArgs;
+use crate::files::write_atomic;
+use crate::progress;
 
 /// Arguments of `lam render`.
 #[derive(Debug, Args)]
@@ -13,32 +21,96 @@ pub struct RenderArgs {
     /// Task: cheetah-run, walker-run, hopper-hop or humanoid-walk.
     #[arg(long)]
     task: TaskId,
-    /// Control steps to take before the last frame (frames are drawn every `--every` steps).
-    #[arg(long, default_value_t = 0)]
+    #[command(flatten)]
+    distractions: DistractionArgs,
+    /// Control steps after the first frame.
+    #[arg(long, default_value_t = 200)]
     steps: usize,
-    /// Draw a frame every this many steps into a horizontal strip.
-    #[arg(long, default_value_t = 0)]
-    every: usize,
-    /// Expert checkpoint to act with (default: zero actions).
+    /// Expert checkpoint to act with (default: smooth pseudo-random actions).
     #[arg(long)]
     expert: Option<PathBuf>,
-    /// Image side in pixels.
+    /// Image side in pixels (the environment's resolution).
     #[arg(long, default_value_t = 64)]
     size: usize,
-    /// Rays per pixel side (2 = 4 rays per pixel).
+    /// Enlarge each pixel to zoom x zoom for viewing (1 = exact pixels).
+    #[arg(long, default_value_t = 4)]
+    zoom: usize,
+    /// Rays per pixel side on geometry edges (1 = no anti-aliasing).
     #[arg(long, default_value_t = 2)]
     supersample: usize,
-    /// Seed of the episode.
+    /// Seed of the episode (physics and distractions).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output PNG.
+    /// Output: .gif for an animation of every frame, .png for a strip.
     #[arg(long)]
     out: PathBuf,
+    /// Also write a PNG strip of frames here.
+    #[arg(long, value_name = "FILE")]
+    png: Option<PathBuf>,
+    /// Frames in a PNG strip (evenly spaced over the episode).
+    #[arg(long, default_value_t = 10)]
+    strip_frames: usize,
 }
 
-/// Renders the frames and writes the PNG.
+/// Renders the episode and writes the files.
 pub fn run(args: RenderArgs) -> Result<()> {
-    let mut env = Environment::new(args.task, args.seed)?;
+    if args.size == 0 || args.zoom == 0 {
+        bail!("--size and --zoom must be at least 1");
+    }
+    let kind = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+    };
+    let out_kind = kind(&args.out);
+    if !matches!(out_kind.as_deref(), Some("gif" | "png")) {
+        bail!(
+            "--out {}: expected a .gif (animation) or .png (strip) file name",
+            args.out.display()
+        );
+    }
+    if let Some(p) = &args.png {
+        if kind(p).as_deref() != Some("png") {
+            bail!("--png {}: expected a .png file name", p.display());
+        }
+    }
+    let frames = episode_frames(&args)?;
+    let s = args.size * args.zoom;
+    let images: Vec<RgbImage> = frames
+        .iter()
+        .map(|f| zoomed(f, args.size, args.zoom))
+        .collect();
+    if out_kind.as_deref() == Some("gif") {
+        write_gif(&args.out, &images)?;
+    } else {
+        write_strip(&args.out, &pick(&images, args.strip_frames), s)?;
+    }
+    if let Some(p) = &args.png {
+        write_strip(p, &pick(&images, args.strip_frames), s)?;
+    }
+    println!(
+        "{} {} ({}, {}): {} frames to {}{}",
+        args.task,
+        args.distractions.preset,
+        if args.distractions.frozen {
+            "static"
+        } else {
+            "dynamic"
+        },
+        args.distractions.split.name(),
+        frames.len(),
+        args.out.display(),
+        args.png
+            .as_ref()
+            .map(|p| format!(" and {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// Steps an episode and returns every frame (the first after reset, then one per step).
+fn episode_frames(args: &RenderArgs) -> Result<Vec<Vec<u8>>> {
+    let probe = Environment::new(args.task, args.seed)?;
     let policy = match &args.expert {
         Some(path) => {
             let p = lam_experts::load_expert(path)?;
@@ -46,8 +118,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
                 p.as_ref(),
                 path,
                 args.task,
-                env.observation_size(),
-                env.action_size(),
+                probe.observation_size(),
+                probe.action_size(),
             )?;
             Some(p)
         }
@@ -59,47 +131,81 @@ pub fn run(args: RenderArgs) -> Result<()> {
         supersample: args.supersample,
         ..RenderConfig::default()
     };
-    let renderer = Renderer::new(env.physics().model(), config)?;
+    let renderer = Arc::new(Renderer::new(probe.physics().model(), config)?);
+    let distractions = args.distractions.config();
+    let library = distractions
+        .library(args.size, args.size)
+        .context("loading background videos")?;
+    let mut env = PixelEnv::new(args.task, args.seed, renderer, &distractions, library)?;
+    let nu = probe.action_size();
     let mut observation = env.reset()?;
-    let mut frames = Vec::new();
-    for t in 0..=args.steps {
-        if t == args.steps || (args.every > 0 && t % args.every == 0) {
-            frames.push(renderer.render(env.physics()));
-        }
-        if t == args.steps {
-            break;
-        }
+    let mut frames = vec![env.frame().to_vec()];
+    let bar = progress::bar(args.steps as u64, "steps");
+    bar.set_message(format!("rendering {}", args.task));
+    for t in 0..args.steps {
         let action = match &policy {
             Some(p) => p.act(&observation),
-            None => vec![0.0; env.action_size()],
+            None => (0..nu)
+                .map(|i| (0.05 * t as f64 + 1.3 * i as f64).sin())
+                .collect(),
         };
         let step = env.step(&action)?;
         observation = step.observation;
+        frames.push(env.frame().to_vec());
         if step.done {
             observation = env.reset()?;
         }
+        bar.inc(1);
     }
-    let s = args.size;
-    let mut strip = image::RgbImage::new((s * frames.len()) as u32, s as u32);
-    for (i, frame) in frames.iter().enumerate() {
-        for y in 0..s {
-            for x in 0..s {
-                let at = (y * s + x) * 3;
-                strip.put_pixel(
-                    (i * s + x) as u32,
-                    y as u32,
-                    image::Rgb([frame[at], frame[at + 1], frame[at + 2]]),
-                );
-            }
+    bar.finish_and_clear();
+    Ok(frames)
+}
+
+/// An RGB frame enlarged by `zoom` (nearest neighbour).
+fn zoomed(frame: &[u8], size: usize, zoom: usize) -> RgbImage {
+    let s = size * zoom;
+    RgbImage::from_fn(s as u32, s as u32, |x, y| {
+        let at = ((y as usize / zoom) * size + x as usize / zoom) * 3;
+        image::Rgb([frame[at], frame[at + 1], frame[at + 2]])
+    })
+}
+
+/// `n` frames evenly spaced from first to last.
+fn pick(images: &[RgbImage], n: usize) -> Vec<&RgbImage> {
+    let n = n.clamp(1, images.len());
+    if n == 1 {
+        return vec![&images[0]];
+    }
+    (0..n)
+        .map(|i| &images[i * (images.len() - 1) / (n - 1)])
+        .collect()
+}
+
+fn write_strip(path: &Path, images: &[&RgbImage], s: usize) -> Result<()> {
+    let mut strip = RgbImage::new((s * images.len()) as u32, s as u32);
+    for (i, img) in images.iter().enumerate() {
+        image::imageops::replace(&mut strip, *img, (i * s) as i64, 0);
+    }
+    write_atomic(path, |tmp| {
+        strip
+            .save_with_format(tmp, image::ImageFormat::Png)
+            .with_context(|| format!("writing {}", path.display()))
+    })
+}
+
+fn write_gif(path: &Path, images: &[RgbImage]) -> Result<()> {
+    write_atomic(path, |tmp| {
+        let file =
+            std::fs::File::create(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut encoder = GifEncoder::new_with_speed(std::io::BufWriter::new(file), 10);
+        encoder.set_repeat(Repeat::Infinite)?;
+        for img in images {
+            let rgba: RgbaImage = image::DynamicImage::ImageRgb8(img.clone()).to_rgba8();
+            let frame = Frame::from_parts(rgba, 0, 0, Delay::from_numer_denom_ms(50, 1));
+            encoder
+                .encode_frame(frame)
+                .with_context(|| format!("writing {}", path.display()))?;
         }
-    }
-    // Write atomically: a temporary file beside the target, then rename.
-    let tmp = args.out.with_extension("png.tmp");
-    strip
-        .save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.out)
-        .with_context(|| format!("moving {} to {}", tmp.display(), args.out.display()))?;
-    println!("wrote {} frame(s) to {}", frames.len(), args.out.display());
-    Ok(())
+        Ok(())
+    })
 }

@@ -8,8 +8,10 @@
 
 use glam::Vec3A;
 
-/// Tile side in pixels.
-const TILE: usize = 4;
+/// Tile side of the primary and mirror lists, as a power of two (4 pixels).
+pub const FINE: u32 = 2;
+/// Tile side of lists that are cheap to over-fill (8 pixels).
+pub const COARSE: u32 = 3;
 /// Extra margin around projected rectangles, in pixels.
 const MARGIN: f32 = 1.0;
 
@@ -104,22 +106,29 @@ impl Projector {
 /// Per-tile candidate lists of geom indices.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TileLists {
+    shift: u32,
     tiles_x: usize,
     offsets: Vec<u32>,
     items: Vec<u16>,
 }
 
 impl TileLists {
-    /// Builds the lists from `(index, center, radius)` spheres seen by `projector`.
-    pub fn build(projector: &Projector, spheres: impl Iterator<Item = (u16, Vec3A, f32)>) -> Self {
-        let tiles_x = projector.width.div_ceil(TILE);
-        let tiles_y = projector.height.div_ceil(TILE);
+    /// Builds the lists of tiles of side `1 << shift` from `(index, center,
+    /// radius)` spheres seen by `projector`.
+    pub fn build(
+        projector: &Projector,
+        shift: u32,
+        spheres: impl Iterator<Item = (u16, Vec3A, f32)>,
+    ) -> Self {
+        let tile = 1usize << shift;
+        let tiles_x = projector.width.div_ceil(tile);
+        let tiles_y = projector.height.div_ceil(tile);
         let ntiles = tiles_x * tiles_y;
         // Tile ranges per sphere, then counting sort into the flat list.
         let ranges: Vec<(u16, [usize; 4])> = spheres
             .filter_map(|(i, c, r)| {
                 let [x0, x1, y0, y1] = projector.sphere_rect(c, r)?;
-                let clamp = |v: f32, n: usize| (v.max(0.0) as usize / TILE).min(n - 1);
+                let clamp = |v: f32, n: usize| ((v.max(0.0) as usize) >> shift).min(n - 1);
                 if x1 < 0.0 || y1 < 0.0 {
                     return None;
                 }
@@ -160,6 +169,7 @@ impl TileLists {
             }
         }
         Self {
+            shift,
             tiles_x,
             offsets: counts,
             items,
@@ -171,26 +181,29 @@ impl TileLists {
     pub fn from_tiles(
         width: usize,
         height: usize,
+        shift: u32,
         mut candidates: impl FnMut([usize; 4], &mut Vec<u16>),
     ) -> Self {
-        let tiles_x = width.div_ceil(TILE);
-        let tiles_y = height.div_ceil(TILE);
+        let tile = 1usize << shift;
+        let tiles_x = width.div_ceil(tile);
+        let tiles_y = height.div_ceil(tile);
         let mut offsets = Vec::with_capacity(tiles_x * tiles_y + 1);
         let mut items = Vec::new();
         offsets.push(0);
         for ty in 0..tiles_y {
             for tx in 0..tiles_x {
                 let bounds = [
-                    tx * TILE,
-                    ((tx + 1) * TILE).min(width),
-                    ty * TILE,
-                    ((ty + 1) * TILE).min(height),
+                    tx * tile,
+                    ((tx + 1) * tile).min(width),
+                    ty * tile,
+                    ((ty + 1) * tile).min(height),
                 ];
                 candidates(bounds, &mut items);
                 offsets.push(items.len() as u32);
             }
         }
         Self {
+            shift,
             tiles_x,
             offsets,
             items,
@@ -200,14 +213,14 @@ impl TileLists {
     /// True when no ray through pixel (`x`, `y`)'s tile can hit anything listed.
     #[inline]
     pub fn is_empty_at(&self, x: usize, y: usize) -> bool {
-        let tile = (y / TILE) * self.tiles_x + x / TILE;
+        let tile = (y >> self.shift) * self.tiles_x + (x >> self.shift);
         self.offsets[tile] == self.offsets[tile + 1]
     }
 
     /// Geoms that a ray through pixel (`x`, `y`) may hit, in index order.
     #[inline]
     pub fn at(&self, x: usize, y: usize) -> &[u16] {
-        let tile = (y / TILE) * self.tiles_x + x / TILE;
+        let tile = (y >> self.shift) * self.tiles_x + (x >> self.shift);
         &self.items[self.offsets[tile] as usize..self.offsets[tile + 1] as usize]
     }
 }
@@ -230,7 +243,7 @@ mod tests {
     fn a_sphere_lands_in_the_tiles_it_covers_only() {
         let p = camera();
         // A small sphere right of centre, on the horizon.
-        let lists = TileLists::build(&p, [(3u16, Vec3A::new(0.6, 0.0, 0.0), 0.1)].into_iter());
+        let lists = TileLists::build(&p, FINE, [(3u16, Vec3A::new(0.6, 0.0, 0.0), 0.1)].into_iter());
         // u = 0.6/3 = 0.2 → x = (0.5 + 1) * 32 = 48; y = 32.
         assert_eq!(lists.at(48, 32), &[3]);
         assert!(lists.at(5, 5).is_empty());

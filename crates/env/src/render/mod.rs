@@ -219,7 +219,8 @@ impl Renderer {
                     rgb[i]
                 };
                 for k in 0..3 {
-                    out[i * 3 + k] = (colour[k].clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+                    // `as u8` saturates: below 0 → 0, above 1 → 255.
+                    out[i * 3 + k] = (colour[k] * 255.0 + 0.5) as u8;
                 }
             }
         }

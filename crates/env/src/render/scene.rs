@@ -4,7 +4,7 @@
 use glam::{Mat3A, Vec3A};
 use lam_mujoco::{GeomShape, Model, Physics};
 
-use super::culling::{Projector, TileLists};
+use super::culling::{Projector, TileLists, COARSE, FINE};
 use super::geometry::{intersect, Ray};
 
 /// Offset that keeps secondary rays from hitting their own surface.
@@ -124,6 +124,8 @@ struct StaticGeom {
     rgb: [f32; 3],
     specular: f32,
     shininess: f32,
+    /// log2 of the specular exponent when it is a power of two (the usual 64).
+    shininess_log2: Option<u32>,
     emission: f32,
     reflectance: f32,
     texture: Option<usize>,
@@ -196,6 +198,11 @@ impl SceneModel {
                 rgb: [rgba[0], rgba[1], rgba[2]],
                 specular: material.map_or(0.5, |m| m.specular),
                 shininess: material.map_or(0.5, |m| m.shininess),
+                shininess_log2: {
+                    let e = material.map_or(0.5, |m| m.shininess) * 128.0;
+                    let k = e.log2().round();
+                    ((0.0..=8.0).contains(&k) && (k.exp2() - e).abs() < 1e-4).then_some(k as u32)
+                },
                 emission: material.map_or(0.0, |m| m.emission),
                 reflectance: material.map_or(0.0, |m| m.reflectance),
                 texture,
@@ -414,12 +421,13 @@ impl<'m> Scene<'m> {
                 }
             }
         }
-        let primary = TileLists::build(projector, solids.iter().map(|&i| sphere(i)));
+        let primary = TileLists::build(projector, FINE, solids.iter().map(|&i| sphere(i)));
         // A ray hits an infinite plane only when it points towards it; that
         // sign is linear across the image, so a tile's corners decide.
         let planes_seen = TileLists::from_tiles(
             projector.width,
             projector.height,
+            COARSE,
             |[x0, x1, y0, y1], out| {
                 for (i, g) in geoms.iter().take(model.planes).enumerate() {
                     let n = g.rot.z_axis;
@@ -443,7 +451,7 @@ impl<'m> Scene<'m> {
                     let (i, c, r) = sphere(i);
                     (i, c - n * (2.0 * (c - p0).dot(n)), r)
                 });
-                Some((plane, TileLists::build(projector, mirrored)))
+                Some((plane, TileLists::build(projector, FINE, mirrored)))
             }
             _ => None,
         };
@@ -710,7 +718,12 @@ impl<'m> Scene<'m> {
             }
             let specular = if diffuse > 0.0 && s.specular > 0.0 {
                 let h = (l + to_eye).normalize();
-                power(n.dot(h).max(0.0), s.shininess * 128.0) * spot * s.specular
+                let c = n.dot(h).max(0.0);
+                let p = match s.shininess_log2 {
+                    Some(k) => (0..k).fold(c, |x, _| x * x),
+                    None => power(c, s.shininess * 128.0),
+                };
+                p * spot * s.specular
             } else {
                 0.0
             };
@@ -777,6 +790,7 @@ fn ground_shadow_lists(
     TileLists::from_tiles(
         projector.width,
         projector.height,
+        COARSE,
         |[x0, x1, y0, y1], out| {
             let mut corners = [Vec3A::ZERO; 4];
             let mut all_hit = true;

@@ -38,12 +38,9 @@ impl Sky {
             rgb[k] = self.top[k] * w + self.bottom[k] * (1.0 - w);
         }
         // Marks: hash a fine grid of directions.
-        let cell = dir * 400.0;
-        let h = hash3(
-            floor(cell.x) as i64,
-            floor(cell.y) as i64,
-            floor(cell.z) as i64,
-        );
+        // Offset to positive cells so truncation is the floor (|dir| <= 1).
+        let cell = dir * 400.0 + 512.0;
+        let h = hash3(cell.x as i64, cell.y as i64, cell.z as i64);
         if h < self.marks {
             let glow = 0.15 * (1.0 - h / self.marks);
             for v in &mut rgb {

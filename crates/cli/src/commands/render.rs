@@ -47,7 +47,7 @@ pub struct RenderArgs {
     /// Also write a PNG strip of frames here.
     #[arg(long, value_name = "FILE")]
     png: Option<PathBuf>,
-    /// Frames in a PNG strip (evenly spaced over the episode).
+    /// Frames in a PNG strip (evenly spaced over the episode; 1 = the last frame).
     #[arg(long, default_value_t = 10)]
     strip_frames: usize,
 }
@@ -170,11 +170,11 @@ fn zoomed(frame: &[u8], size: usize, zoom: usize) -> RgbImage {
     })
 }
 
-/// `n` frames evenly spaced from first to last.
+/// `n` frames evenly spaced from first to last (just the last when `n` is 1).
 fn pick(images: &[RgbImage], n: usize) -> Vec<&RgbImage> {
     let n = n.clamp(1, images.len());
     if n == 1 {
-        return vec![&images[0]];
+        return vec![&images[images.len() - 1]];
     }
     (0..n)
         .map(|i| &images[i * (images.len() - 1) / (n - 1)])

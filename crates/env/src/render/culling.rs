@@ -243,7 +243,11 @@ mod tests {
     fn a_sphere_lands_in_the_tiles_it_covers_only() {
         let p = camera();
         // A small sphere right of centre, on the horizon.
-        let lists = TileLists::build(&p, FINE, [(3u16, Vec3A::new(0.6, 0.0, 0.0), 0.1)].into_iter());
+        let lists = TileLists::build(
+            &p,
+            FINE,
+            [(3u16, Vec3A::new(0.6, 0.0, 0.0), 0.1)].into_iter(),
+        );
         // u = 0.6/3 = 0.2 → x = (0.5 + 1) * 32 = 48; y = 32.
         assert_eq!(lists.at(48, 32), &[3]);
         assert!(lists.at(5, 5).is_empty());

@@ -178,6 +178,7 @@ impl Renderer {
             sky: &self.sky,
             background: view.background.as_ref(),
             config: c,
+            pixel_angle: 2.0 * projector.half_h / c.height as f32,
         };
         // Pass 1: one ray through each pixel centre.
         let mut rgb = vec![[0.0f32; 3]; w * h];
@@ -235,13 +236,15 @@ struct Tracer<'a> {
     sky: &'a Sky,
     background: Option<&'a Background<'a>>,
     config: &'a RenderConfig,
+    /// Angle one pixel spans (radians), for the sky's texel footprint.
+    pixel_angle: f32,
 }
 
 impl Tracer<'_> {
     fn backdrop(&self, dir: Vec3A) -> [f32; 3] {
         match self.background {
             Some(b) => b.color(dir, self.reference),
-            None => self.sky.color(dir),
+            None => self.sky.color(dir, self.pixel_angle),
         }
     }
 
@@ -258,7 +261,7 @@ impl Tracer<'_> {
         };
         let point = self.projector.eye + dir * hit.t;
         let shadows = self.config.shadows.then_some((px, py));
-        let mut rgb = scene.shade(&hit, point, dir, hit.t, shadows);
+        let mut rgb = scene.shade(&hit, point, dir, hit.t, shadows, None);
         let reflectance = scene.reflectance(hit.geom);
         if self.config.reflections && reflectance > 0.0 {
             let n = hit.normal;
@@ -268,7 +271,7 @@ impl Tracer<'_> {
             };
             if let Some(r) = scene.mirror_hit(&mirrored, hit.geom, px, py) {
                 let p = mirrored.origin + mirrored.dir * r.t;
-                let seen = scene.shade(&r, p, mirrored.dir, hit.t + r.t, None);
+                let seen = scene.shade(&r, p, mirrored.dir, hit.t + r.t, None, Some(n));
                 for k in 0..3 {
                     rgb[k] = rgb[k] * (1.0 - reflectance) + seen[k] * reflectance;
                 }

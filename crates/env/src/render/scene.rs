@@ -275,6 +275,8 @@ struct SceneGeom {
 
 #[derive(Clone, Debug)]
 struct SceneLight {
+    /// The headlight (attached to the camera, so not mirrored in reflections).
+    headlight: bool,
     /// Per tile, the solids that may shadow ground points seen there.
     ground_shadows: Option<TileLists>,
     pos: Vec3A,
@@ -382,6 +384,7 @@ impl<'m> Scene<'m> {
             .map(|l| {
                 let (pos, dir) = physics.light_pose(l.id);
                 SceneLight {
+                    headlight: false,
                     ground_shadows: None,
                     pos: vec3(pos),
                     dir: vec3(dir).normalize(),
@@ -396,6 +399,7 @@ impl<'m> Scene<'m> {
         if let Some(h) = &model.headlight {
             // A directional light shining along the view, at the eye.
             lights.push(SceneLight {
+                headlight: true,
                 ground_shadows: None,
                 pos: eye,
                 dir: projector.forward,
@@ -666,6 +670,11 @@ impl<'m> Scene<'m> {
     /// Colour of `hit` at `point` seen along unit `view` from `distance`
     /// (OpenGL-style fixed-function lighting); `shadows` gives the pixel of a
     /// primary ray to cast shadow rays from, `None` for no shadows.
+    ///
+    /// `mirror` is the normal of the plane a reflection is seen in. Like
+    /// MuJoCo, which draws reflections as the scene mirrored with its lights
+    /// but lit by the same camera headlight, the headlight then shines along
+    /// the mirrored view.
     pub fn shade(
         &self,
         hit: &Hit,
@@ -673,6 +682,7 @@ impl<'m> Scene<'m> {
         view: Vec3A,
         distance: f32,
         shadows: Option<(usize, usize)>,
+        mirror: Option<Vec3A>,
     ) -> [f32; 3] {
         let s = &self.model.geoms[hit.geom as usize];
         let mut n = hit.normal;
@@ -685,7 +695,11 @@ impl<'m> Scene<'m> {
         let mut rgb = base.map(|b| s.emission * b);
         for light in &self.lights {
             let (l, spot) = if light.directional {
-                (-light.dir, 1.0)
+                let dir = match mirror {
+                    Some(m) if light.headlight => light.dir - m * (2.0 * light.dir.dot(m)),
+                    _ => light.dir,
+                };
+                (-dir, 1.0)
             } else {
                 let l = (light.pos - point).normalize();
                 let cos = (-l).dot(light.dir);

@@ -114,7 +114,7 @@ pub fn generate(seed: u64, width: usize, height: usize) -> Video {
         .map(|_| Blob {
             centre: [rng.random(), rng.random()],
             velocity: [rng.random_range(-0.01..0.01), rng.random_range(-0.01..0.01)],
-            wobble: rng.random_range(0.0..6.28),
+            wobble: rng.random_range(0.0..std::f32::consts::TAU),
             radius: rng.random_range(0.08..0.25),
             colour: hsv(
                 rng.random(),
@@ -157,8 +157,8 @@ pub fn generate(seed: u64, width: usize, height: usize) -> Video {
                         .rem_euclid(1.0);
                         let d2 = ((u - bx).powi(2) + (v - by).powi(2)) / blob.radius.powi(2);
                         let alpha = (-d2 * d2).exp() * 0.85;
-                        for k in 0..3 {
-                            c[k] += (blob.colour[k] - c[k]) * alpha;
+                        for (c, b) in c.iter_mut().zip(blob.colour) {
+                            *c += (b - *c) * alpha;
                         }
                     }
                     rgb.extend(c.map(|v| (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8));

@@ -85,6 +85,8 @@ pub struct View<'a> {
     pub background: Option<Background<'a>>,
 }
 
+/// Colour difference (any channel) across a geometry edge worth anti-aliasing.
+const EDGE_CONTRAST: f32 = 0.03;
 /// Pixel id of the sky or background.
 const NO_GEOM: u16 = u16::MAX;
 
@@ -178,32 +180,43 @@ impl Renderer {
             sky: &self.sky,
             background: view.background.as_ref(),
             config: c,
-            pixel_angle: 2.0 * projector.half_h / c.height as f32,
+            marks: sky::SkyMarks::new(self.sky.marks, 2.0 * projector.half_h / c.height as f32),
         };
         // Pass 1: one ray through each pixel centre.
         let mut rgb = vec![[0.0f32; 3]; w * h];
         let mut ids = vec![NO_GEOM; w * h];
-        for y in 0..h {
-            for x in 0..w {
-                let dir = projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5);
-                let (colour, id) = tracer.trace(dir, x, y);
-                rgb[y * w + x] = colour;
-                ids[y * w + x] = id;
+        let step_x = projector.ray_dir(1.0, 0.0) - projector.ray_dir(0.0, 0.0);
+        for (y, (rgb_row, id_row)) in rgb
+            .chunks_exact_mut(w)
+            .zip(ids.chunks_exact_mut(w))
+            .enumerate()
+        {
+            let mut dir = projector.ray_dir(0.5, y as f32 + 0.5);
+            for (x, (colour, id)) in rgb_row.iter_mut().zip(id_row.iter_mut()).enumerate() {
+                (*colour, *id) = tracer.trace(dir, x, y);
+                dir += step_x;
             }
         }
         // Pass 2: supersample the pixels on edges.
         let n = c.supersample;
-        // Geometry edges only: textures are filtered, the sky is smooth.
-        let edge = |i: usize, j: usize| ids[i] != ids[j];
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                let on_edge = n > 1
-                    && ((x > 0 && edge(i, i - 1))
+        if n > 1 {
+            // Visible geometry edges only: textures are filtered, the sky is
+            // smooth, and where two geoms meet in nearly the same colour
+            // (limbs of one body) there is nothing to smooth.
+            let edge = |i: usize, j: usize| {
+                ids[i] != ids[j] && (0..3).any(|k| (rgb[i][k] - rgb[j][k]).abs() > EDGE_CONTRAST)
+            };
+            let mut smoothed = Vec::new();
+            for y in 0..h {
+                for x in 0..w {
+                    let i = y * w + x;
+                    let on_edge = (x > 0 && edge(i, i - 1))
                         || (x + 1 < w && edge(i, i + 1))
                         || (y > 0 && edge(i, i - w))
-                        || (y + 1 < h && edge(i, i + w)));
-                let colour = if on_edge {
+                        || (y + 1 < h && edge(i, i + w));
+                    if !on_edge {
+                        continue;
+                    }
                     let mut acc = [0.0f32; 3];
                     for sy in 0..n {
                         for sx in 0..n {
@@ -215,14 +228,17 @@ impl Renderer {
                             }
                         }
                     }
-                    acc.map(|v| v / (n * n) as f32)
-                } else {
-                    rgb[i]
-                };
-                for k in 0..3 {
-                    // `as u8` saturates: below 0 → 0, above 1 → 255.
-                    out[i * 3 + k] = (colour[k] * 255.0 + 0.5) as u8;
+                    smoothed.push((i, acc.map(|v| v / (n * n) as f32)));
                 }
+            }
+            for (i, colour) in smoothed {
+                rgb[i] = colour;
+            }
+        }
+        for (px, colour) in out.chunks_exact_mut(3).zip(&rgb) {
+            for k in 0..3 {
+                // `as u8` saturates: below 0 → 0, above 1 → 255.
+                px[k] = (colour[k] * 255.0 + 0.5) as u8;
             }
         }
     }
@@ -236,20 +252,20 @@ struct Tracer<'a> {
     sky: &'a Sky,
     background: Option<&'a Background<'a>>,
     config: &'a RenderConfig,
-    /// Angle one pixel spans (radians), for the sky's texel footprint.
-    pixel_angle: f32,
+    /// The sky's marks at this pixel size.
+    marks: sky::SkyMarks,
 }
 
 impl Tracer<'_> {
     fn backdrop(&self, dir: Vec3A) -> [f32; 3] {
         match self.background {
             Some(b) => b.color(dir, self.reference),
-            None => self.sky.color(dir, self.pixel_angle),
+            None => self.sky.color(dir, &self.marks),
         }
     }
 
     /// Colour and geom seen along `dir` (not normalised) through pixel (`px`, `py`).
-    #[inline]
+    #[inline(always)]
     fn trace(&self, dir: Vec3A, px: usize, py: usize) -> ([f32; 3], u16) {
         let scene = self.scene;
         let dir = dir.normalize();

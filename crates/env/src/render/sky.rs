@@ -28,51 +28,65 @@ impl Default for Sky {
     }
 }
 
-impl Sky {
+/// The skybox marks as seen at one pixel size: the cell grid and the
+/// Poisson distribution of mark counts per pixel footprint.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SkyMarks {
+    /// Cells per unit of direction (one per pixel).
+    cells: f32,
+    /// Skybox texels per pixel footprint.
+    texels: f32,
+    /// Cumulative probabilities of 0, 1, ... marks in a footprint.
+    cdf: [f32; 8],
+}
+
+impl SkyMarks {
     /// Texels per unit of direction on the suite's 800-texel skybox faces.
     const TEXELS_PER_UNIT: f32 = 400.0;
 
-    /// The colour for a unit ray direction seen by a pixel spanning
-    /// `pixel_angle` radians. The skybox's marks are single white texels
-    /// (a fraction `marks` of them) that OpenGL averages over the pixel's
-    /// footprint: each pixel gets a Poisson-drawn count of marks, brightening
-    /// it by that share of the footprint.
-    #[inline]
-    pub fn color(&self, dir: Vec3A, pixel_angle: f32) -> [f32; 3] {
-        let w = (1.0 + dir.z) / 2.0;
-        let mut rgb = [0.0; 3];
-        for k in 0..3 {
-            rgb[k] = self.top[k] * w + self.bottom[k] * (1.0 - w);
-        }
+    /// For marks covering a fraction `marks` of texels and pixels spanning `pixel_angle` radians.
+    pub(crate) fn new(marks: f32, pixel_angle: f32) -> Self {
         let texels = (pixel_angle * Self::TEXELS_PER_UNIT).max(1.0).powi(2);
+        let mean = marks * texels;
+        let mut cdf = [1.0f32; 8];
+        let mut p = (-mean).exp();
+        let mut sum = p;
+        for (k, c) in cdf.iter_mut().enumerate().take(7) {
+            *c = sum;
+            p *= mean / (k + 1) as f32;
+            sum += p;
+        }
+        Self {
+            cells: 1.0 / pixel_angle.max(1e-4),
+            texels,
+            cdf,
+        }
+    }
+}
+
+impl Sky {
+    /// The colour for a unit ray direction. The skybox's marks are single
+    /// white texels (a fraction `marks` of them) that OpenGL averages over a
+    /// pixel's footprint: each pixel gets a Poisson-drawn count of marks,
+    /// brightening it by that share of the footprint.
+    #[inline]
+    pub(crate) fn color(&self, dir: Vec3A, marks: &SkyMarks) -> [f32; 3] {
+        let w = (1.0 + dir.z) / 2.0;
+        let mut rgb: [f32; 3] =
+            std::array::from_fn(|k| self.top[k] * w + self.bottom[k] * (1.0 - w));
         // One cell per pixel footprint; offset to positive cells so
         // truncation is the floor (|dir| <= 1).
-        let cells = 1.0 / pixel_angle.max(1e-4);
-        let cell = dir * cells + (cells + 8.0);
+        let cell = dir * marks.cells + (marks.cells + 8.0);
         let u = hash3(cell.x as i64, cell.y as i64, cell.z as i64);
-        let marks = poisson(self.marks * texels, u);
-        if marks > 0 {
-            let share = (marks as f32 / texels).min(1.0);
+        if u > marks.cdf[0] {
+            let count = marks.cdf.iter().take_while(|&&c| u > c).count();
+            let share = (count as f32 / marks.texels).min(1.0);
             for v in &mut rgb {
                 *v += share * (1.0 - *v);
             }
         }
         rgb
     }
-}
-
-/// The count whose Poisson(`mean`) CDF first exceeds `u` (at most 16).
-#[inline]
-fn poisson(mean: f32, u: f32) -> u32 {
-    let mut p = (-mean).exp();
-    let mut cdf = p;
-    let mut k = 0;
-    while u > cdf && k < 16 {
-        k += 1;
-        p *= mean / k as f32;
-        cdf += p;
-    }
-    k
 }
 
 /// A background image (a video frame) that replaces the sky.

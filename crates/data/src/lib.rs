@@ -1,0 +1,16 @@
+//! Datasets of pixel observations in the published HDF5 layout
+//! (METHOD.md §7): writing trajectories as they are collected (resumable,
+//! finished atomically), reading and checking files from any writer,
+//! labeled subsets and merging of shards.
+
+mod attrs;
+pub mod error;
+pub mod layout;
+pub mod ops;
+pub mod reader;
+pub mod writer;
+
+pub use error::DataError;
+pub use layout::{DatasetAttrs, Trajectory};
+pub use reader::DatasetReader;
+pub use writer::{partial_path, DatasetWriter};

@@ -1,0 +1,328 @@
+//! Reading dataset files in the published layout, with every field checked
+//! before use.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use hdf5::types::TypeDescriptor;
+
+use crate::attrs;
+use crate::error::{Context, DataError};
+use crate::layout::{DatasetAttrs, Trajectory};
+
+/// The trajectory groups of a file and their checked shapes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scan {
+    /// Group names in trajectory order ("0", "1", …).
+    pub groups: Vec<String>,
+    pub lengths: Vec<usize>,
+    pub returns: Vec<f64>,
+    pub frame: (usize, usize),
+    pub state_size: usize,
+    pub action_size: usize,
+}
+
+fn invalid(
+    file: &Path,
+    item: String,
+    expected: impl Into<String>,
+    found: impl Into<String>,
+) -> DataError {
+    DataError::Invalid {
+        file: file.to_path_buf(),
+        item,
+        expected: expected.into(),
+        found: found.into(),
+    }
+}
+
+fn dataset(
+    group: &hdf5::Group,
+    file: &Path,
+    gname: &str,
+    name: &str,
+) -> Result<hdf5::Dataset, DataError> {
+    if !group.link_exists(name) {
+        return Err(DataError::Missing {
+            file: file.to_path_buf(),
+            item: format!("group \"{gname}\" dataset \"{name}\""),
+        });
+    }
+    group.dataset(name).ctx(file, || {
+        format!("opening group \"{gname}\" dataset \"{name}\"")
+    })
+}
+
+fn element(d: &hdf5::Dataset, file: &Path, item: &str) -> Result<TypeDescriptor, DataError> {
+    d.dtype()
+        .and_then(|t| t.to_descriptor())
+        .ctx(file, || format!("reading the type of {item}"))
+}
+
+/// Lists and checks every trajectory group of an open file (no data read).
+pub(crate) fn scan(file: &hdf5::File, path: &Path) -> Result<Scan, DataError> {
+    let names = file.member_names().ctx(path, || "listing groups".into())?;
+    let mut numbered: Vec<(usize, String)> = names
+        .into_iter()
+        .filter_map(|n| n.parse::<usize>().ok().map(|i| (i, n)))
+        .collect();
+    numbered.sort();
+    let mut scan = Scan::default();
+    for (position, (index, name)) in numbered.into_iter().enumerate() {
+        if index != position {
+            return Err(DataError::Missing {
+                file: path.to_path_buf(),
+                item: format!("group \"{position}\" (groups must be numbered 0, 1, 2, … without gaps; found \"{name}\" next)"),
+            });
+        }
+        let g = file
+            .group(&name)
+            .ctx(path, || format!("opening group \"{name}\""))?;
+        let item = |field: &str| format!("group \"{name}\" dataset \"{field}\"");
+        let obs = dataset(&g, path, &name, "obs")?;
+        let shape = obs.shape();
+        let ty = element(&obs, path, &item("obs"))?;
+        if ty != TypeDescriptor::Unsigned(hdf5::types::IntSize::U1)
+            || shape.len() != 4
+            || shape[3] != 3
+        {
+            return Err(invalid(
+                path,
+                item("obs"),
+                "uint8 [T, H, W, 3]",
+                format!("{ty} {shape:?}"),
+            ));
+        }
+        let len = shape[0];
+        let frame = (shape[1], shape[2]);
+        let mut sizes = [0usize; 2];
+        for (k, field) in ["states", "actions"].into_iter().enumerate() {
+            let d = dataset(&g, path, &name, field)?;
+            let s = d.shape();
+            let ty = element(&d, path, &item(field))?;
+            if !matches!(ty, TypeDescriptor::Float(_)) || s.len() != 2 {
+                return Err(invalid(
+                    path,
+                    item(field),
+                    format!("float32 [T, {}]", ["S", "A"][k]),
+                    format!("{ty} {s:?}"),
+                ));
+            }
+            if s[0] != len {
+                return Err(invalid(
+                    path,
+                    item(field),
+                    format!("{len} rows, one per frame of obs"),
+                    format!("{} rows", s[0]),
+                ));
+            }
+            sizes[k] = s[1];
+        }
+        let ret = attrs::read_number(&g, path, &format!("group \"{name}\""), "traj_return")?;
+        if scan.groups.is_empty() {
+            scan.frame = frame;
+            scan.state_size = sizes[0];
+            scan.action_size = sizes[1];
+        } else if (frame, sizes[0], sizes[1]) != (scan.frame, scan.state_size, scan.action_size) {
+            return Err(invalid(
+                path,
+                format!("group \"{name}\""),
+                format!(
+                    "frames {}x{}, {} state and {} action values like group \"0\"",
+                    scan.frame.0, scan.frame.1, scan.state_size, scan.action_size
+                ),
+                format!(
+                    "frames {}x{}, {} and {}",
+                    frame.0, frame.1, sizes[0], sizes[1]
+                ),
+            ));
+        }
+        scan.groups.push(name);
+        scan.lengths.push(len);
+        scan.returns.push(ret);
+    }
+    Ok(scan)
+}
+
+/// An open dataset file.
+pub struct DatasetReader {
+    path: PathBuf,
+    file: hdf5::File,
+    attrs: DatasetAttrs,
+    scan: Scan,
+}
+
+impl std::fmt::Debug for DatasetReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetReader")
+            .field("path", &self.path)
+            .field("trajectories", &self.scan.groups.len())
+            .finish()
+    }
+}
+
+impl DatasetReader {
+    /// Opens `path` and checks its layout: root attributes, numbered
+    /// groups, and the type, shape and length agreement of every field.
+    pub fn open(path: &Path) -> Result<Self, DataError> {
+        if !path.exists() {
+            return Err(DataError::Io {
+                file: path.to_path_buf(),
+                what: "opening".into(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            });
+        }
+        let file = hdf5::File::open(path).ctx(path, || "opening as HDF5".into())?;
+        let attrs = Self::read_attrs(&file, path)?;
+        let scan = scan(&file, path)?;
+        if scan.groups.is_empty() {
+            return Err(DataError::Empty(path.to_path_buf()));
+        }
+        if scan.frame.0 as i64 != attrs.img_hw || scan.frame.1 as i64 != attrs.img_hw {
+            return Err(invalid(
+                path,
+                "group \"0\" dataset \"obs\"".into(),
+                format!("{0}x{0} frames (root attribute img_hw)", attrs.img_hw),
+                format!("{}x{}", scan.frame.0, scan.frame.1),
+            ));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            attrs,
+            scan,
+        })
+    }
+
+    /// The root attributes of an open file.
+    pub(crate) fn read_attrs(file: &hdf5::File, path: &Path) -> Result<DatasetAttrs, DataError> {
+        let root = "root";
+        Ok(DatasetAttrs {
+            domain_name: attrs::read_string(file, path, root, "domain_name")?,
+            task_name: attrs::read_string(file, path, root, "task_name")?,
+            difficulty: attrs::read_string(file, path, root, "difficulty")?,
+            dynamic: attrs::read_bool(file, path, root, "dynamic")?,
+            img_hw: attrs::read_number(file, path, root, "img_hw")? as i64,
+            split: attrs::read_string(file, path, root, "split")?,
+            dataset_return: if attrs::has(file, "dataset_return") {
+                Some(attrs::read_number(file, path, root, "dataset_return")?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Root attributes.
+    pub fn attrs(&self) -> &DatasetAttrs {
+        &self.attrs
+    }
+
+    /// Number of trajectories.
+    pub fn len(&self) -> usize {
+        self.scan.groups.len()
+    }
+
+    /// Never true for an open reader (empty files are refused).
+    pub fn is_empty(&self) -> bool {
+        self.scan.groups.is_empty()
+    }
+
+    /// Steps per trajectory.
+    pub fn lengths(&self) -> &[usize] {
+        &self.scan.lengths
+    }
+
+    /// Returns per trajectory.
+    pub fn returns(&self) -> &[f64] {
+        &self.scan.returns
+    }
+
+    /// Frame (height, width).
+    pub fn frame(&self) -> (usize, usize) {
+        self.scan.frame
+    }
+
+    /// Values per state.
+    pub fn state_size(&self) -> usize {
+        self.scan.state_size
+    }
+
+    /// Values per action.
+    pub fn action_size(&self) -> usize {
+        self.scan.action_size
+    }
+
+    fn group(&self, i: usize) -> Result<hdf5::Group, DataError> {
+        let name = self.scan.groups.get(i).ok_or_else(|| DataError::Request {
+            file: self.path.clone(),
+            message: format!(
+                "trajectory {i} does not exist: the file holds {}",
+                self.len()
+            ),
+        })?;
+        self.file
+            .group(name)
+            .ctx(&self.path, || format!("opening group \"{name}\""))
+    }
+
+    /// Frames `range` of trajectory `i`, `len x H x W x 3` bytes.
+    pub fn read_obs(&self, i: usize, range: Range<usize>) -> Result<Vec<u8>, DataError> {
+        let g = self.group(i)?;
+        let len = self.scan.lengths[i];
+        if range.end > len || range.start > range.end {
+            return Err(DataError::Request {
+                file: self.path.clone(),
+                message: format!("group \"{i}\": frames {range:?} are outside 0..{len}"),
+            });
+        }
+        let d = g.dataset("obs").ctx(&self.path, || {
+            format!("opening group \"{i}\" dataset \"obs\"")
+        })?;
+        let arr = d
+            .read_slice::<u8, _, ndarray::Ix4>((range.clone(), .., .., ..))
+            .ctx(&self.path, || {
+                format!("reading group \"{i}\" dataset \"obs\" frames {range:?}")
+            })?;
+        Ok(arr.into_raw_vec_and_offset().0)
+    }
+
+    /// A whole float field of trajectory `i` as f32.
+    fn read_floats(&self, i: usize, field: &str) -> Result<Vec<f32>, DataError> {
+        let g = self.group(i)?;
+        let d = g.dataset(field).ctx(&self.path, || {
+            format!("opening group \"{i}\" dataset \"{field}\"")
+        })?;
+        d.read_raw::<f32>().ctx(&self.path, || {
+            format!("reading group \"{i}\" dataset \"{field}\"")
+        })
+    }
+
+    /// States of trajectory `i`, `len x state_size`.
+    pub fn read_states(&self, i: usize) -> Result<Vec<f32>, DataError> {
+        self.read_floats(i, "states")
+    }
+
+    /// Actions of trajectory `i`, `len x action_size`.
+    pub fn read_actions(&self, i: usize) -> Result<Vec<f32>, DataError> {
+        self.read_floats(i, "actions")
+    }
+
+    /// Trajectory `i` in full.
+    pub fn trajectory(&self, i: usize) -> Result<Trajectory, DataError> {
+        let len = self.lengths().get(i).copied().unwrap_or(0);
+        Ok(Trajectory {
+            obs: self.read_obs(i, 0..len)?,
+            states: self.read_states(i)?,
+            actions: self.read_actions(i)?,
+            traj_return: self.scan.returns[i],
+            frame: self.scan.frame,
+            state_size: self.scan.state_size,
+            action_size: self.scan.action_size,
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! Writing dataset files: trajectories are appended one by one to a
+//! `*.partial` file beside the target, each flushed to disk as a complete
+//! group (written under a temporary name, then renamed), so an interrupted
+//! collection leaves a valid file of finished trajectories that `resume`
+//! continues; `finish` writes `dataset_return` and renames the file into place.
+
+use std::path::{Path, PathBuf};
+
+use crate::attrs;
+use crate::error::{Context, DataError};
+use crate::layout::{DatasetAttrs, Trajectory};
+use crate::reader::DatasetReader;
+
+/// Name a trajectory group has while it is being written.
+const WRITING: &str = "_writing";
+
+/// Appends trajectories to a dataset file.
+pub struct DatasetWriter {
+    target: PathBuf,
+    partial: PathBuf,
+    file: hdf5::File,
+    attrs: DatasetAttrs,
+    returns: Vec<f64>,
+    /// Shapes fixed by the first trajectory: frame, state size, action size.
+    shape: Option<((usize, usize), usize, usize)>,
+}
+
+impl std::fmt::Debug for DatasetWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatasetWriter")
+            .field("target", &self.target)
+            .field("trajectories", &self.returns.len())
+            .finish()
+    }
+}
+
+/// The in-progress file of a target: `FILE.partial` beside `FILE`.
+pub fn partial_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    target.with_file_name(name)
+}
+
+fn write_root_attrs(file: &hdf5::File, path: &Path, a: &DatasetAttrs) -> Result<(), DataError> {
+    attrs::write_string(file, path, "domain_name", &a.domain_name)?;
+    attrs::write_string(file, path, "task_name", &a.task_name)?;
+    attrs::write_string(file, path, "difficulty", &a.difficulty)?;
+    attrs::write_bool(file, path, "dynamic", a.dynamic)?;
+    attrs::write_i64(file, path, "img_hw", a.img_hw)?;
+    attrs::write_string(file, path, "split", &a.split)?;
+    if let Some(r) = a.dataset_return {
+        attrs::write_f64(file, path, "dataset_return", r)?;
+    }
+    Ok(())
+}
+
+impl DatasetWriter {
+    /// Starts a new collection for `target` (its `.partial` file is
+    /// replaced if one exists; `target` itself is untouched until `finish`).
+    pub fn create(target: &Path, attrs: DatasetAttrs) -> Result<Self, DataError> {
+        let partial = partial_path(target);
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DataError::Io {
+                file: dir.to_path_buf(),
+                what: "creating the folder".into(),
+                source,
+            })?;
+        }
+        let file = hdf5::File::create(&partial).ctx(&partial, || "creating the file".into())?;
+        write_root_attrs(&file, &partial, &attrs)?;
+        file.flush().ctx(&partial, || "flushing".into())?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            partial,
+            file,
+            attrs,
+            returns: Vec::new(),
+            shape: None,
+        })
+    }
+
+    /// Continues an interrupted collection of `target` from its `.partial`
+    /// file, whose root attributes must equal `attrs` (but `dataset_return`).
+    pub fn resume(target: &Path, attrs: DatasetAttrs) -> Result<Self, DataError> {
+        let partial = partial_path(target);
+        if !partial.exists() {
+            return Err(DataError::Request {
+                file: partial,
+                message: "nothing to resume: no interrupted collection of this file".into(),
+            });
+        }
+        let file = hdf5::File::open_rw(&partial).ctx(&partial, || "opening to resume".into())?;
+        // A trajectory interrupted while being written is dropped.
+        if file.link_exists(WRITING) {
+            file.unlink(WRITING)
+                .ctx(&partial, || "removing an unfinished trajectory".into())?;
+        }
+        let found = DatasetReader::read_attrs(&file, &partial)?;
+        let comparable = |a: &DatasetAttrs| DatasetAttrs {
+            dataset_return: None,
+            ..a.clone()
+        };
+        if comparable(&found) != comparable(&attrs) {
+            return Err(DataError::Request {
+                file: partial,
+                message: format!(
+                    "cannot resume: it was collected with {found:?}, now asked for {attrs:?}"
+                ),
+            });
+        }
+        let scan = crate::reader::scan(&file, &partial)?;
+        let returns = scan.returns.clone();
+        let shape =
+            (!returns.is_empty()).then_some((scan.frame, scan.state_size, scan.action_size));
+        Ok(Self {
+            target: target.to_path_buf(),
+            partial,
+            file,
+            attrs,
+            returns,
+            shape,
+        })
+    }
+
+    /// Trajectories written so far.
+    pub fn len(&self) -> usize {
+        self.returns.len()
+    }
+
+    /// True before the first trajectory.
+    pub fn is_empty(&self) -> bool {
+        self.returns.is_empty()
+    }
+
+    /// Returns of the trajectories written so far.
+    pub fn returns(&self) -> &[f64] {
+        &self.returns
+    }
+
+    /// The file being written.
+    pub fn partial_path(&self) -> &Path {
+        &self.partial
+    }
+
+    /// Appends a trajectory as group `len()` and flushes it to disk.
+    pub fn append(&mut self, t: &Trajectory) -> Result<(), DataError> {
+        let index = self.returns.len();
+        let item = format!("group \"{index}\"");
+        t.check().map_err(|message| DataError::Request {
+            file: self.partial.clone(),
+            message: format!("{item}: {message}"),
+        })?;
+        let shape = (t.frame, t.state_size, t.action_size);
+        if let Some(expected) = self.shape {
+            if expected != shape {
+                return Err(DataError::Request {
+                    file: self.partial.clone(),
+                    message: format!("{item}: frame/state/action sizes {shape:?} differ from the file's {expected:?}"),
+                });
+            }
+        }
+        let path = self.partial.clone();
+        if self.file.link_exists(WRITING) {
+            self.file
+                .unlink(WRITING)
+                .ctx(&path, || "removing an unfinished trajectory".into())?;
+        }
+        let group = self
+            .file
+            .create_group(WRITING)
+            .ctx(&path, || format!("creating {item}"))?;
+        let (len, (h, w)) = (t.len(), t.frame);
+        group
+            .new_dataset::<u8>()
+            .shape([len, h, w, 3])
+            .chunk([len.clamp(1, 32), h.max(1), w.max(1), 3])
+            .create("obs")
+            .and_then(|d| d.write_raw(&t.obs))
+            .ctx(&path, || format!("writing {item} dataset \"obs\""))?;
+        group
+            .new_dataset::<f32>()
+            .shape([len, t.state_size])
+            .create("states")
+            .and_then(|d| d.write_raw(&t.states))
+            .ctx(&path, || format!("writing {item} dataset \"states\""))?;
+        group
+            .new_dataset::<f32>()
+            .shape([len, t.action_size])
+            .create("actions")
+            .and_then(|d| d.write_raw(&t.actions))
+            .ctx(&path, || format!("writing {item} dataset \"actions\""))?;
+        attrs::write_f64(&group, &path, "traj_return", t.traj_return)?;
+        drop(group);
+        self.rename(WRITING, &index.to_string())?;
+        self.file.flush().ctx(&path, || "flushing".into())?;
+        self.returns.push(t.traj_return);
+        self.shape = Some(shape);
+        Ok(())
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<(), DataError> {
+        let src = std::ffi::CString::new(from).expect("no NUL in group names");
+        let dst = std::ffi::CString::new(to).expect("no NUL in group names");
+        let id = self.file.id();
+        let status = hdf5::sync::sync(|| unsafe {
+            // SAFETY: a valid file id and NUL-terminated names; HDF5's global
+            // lock is held by `sync`.
+            hdf5_sys::h5l::H5Lmove(
+                id,
+                src.as_ptr(),
+                id,
+                dst.as_ptr(),
+                hdf5_sys::h5p::H5P_DEFAULT,
+                hdf5_sys::h5p::H5P_DEFAULT,
+            )
+        });
+        if status < 0 {
+            return Err(DataError::Request {
+                file: self.partial.clone(),
+                message: format!("could not rename group {from:?} to {to:?}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes `dataset_return` (the mean return), closes the file and moves
+    /// it to the target path; returns the target.
+    pub fn finish(mut self) -> Result<PathBuf, DataError> {
+        if self.returns.is_empty() {
+            return Err(DataError::Empty(self.partial.clone()));
+        }
+        let mean = self.returns.iter().sum::<f64>() / self.returns.len() as f64;
+        self.attrs.dataset_return = Some(mean);
+        attrs::write_f64(&self.file, &self.partial, "dataset_return", mean)?;
+        self.file.flush().ctx(&self.partial, || "flushing".into())?;
+        let Self {
+            file,
+            partial,
+            target,
+            ..
+        } = self;
+        file.close().ctx(&partial, || "closing".into())?;
+        std::fs::rename(&partial, &target).map_err(|source| DataError::Io {
+            file: target.clone(),
+            what: format!("moving {} into place", partial.display()),
+            source,
+        })?;
+        Ok(target)
+    }
+}

@@ -1,0 +1,314 @@
+//! Dataset files: round trips, files from another writer, resuming, and
+//! the errors for files that do not follow the layout.
+
+use std::path::{Path, PathBuf};
+
+use hdf5::types::{FixedAscii, VarLenUnicode};
+use lam_data::ops::{merge, sample_labeled};
+use lam_data::{partial_path, DataError, DatasetAttrs, DatasetReader, DatasetWriter, Trajectory};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lam-data-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn attrs() -> DatasetAttrs {
+    DatasetAttrs {
+        domain_name: "cheetah".into(),
+        task_name: "run".into(),
+        difficulty: "scale_easy_video_hard".into(),
+        dynamic: true,
+        img_hw: 4,
+        split: "train".into(),
+        dataset_return: None,
+    }
+}
+
+/// A trajectory whose every value encodes (trajectory, step).
+fn trajectory(id: u8, len: usize) -> Trajectory {
+    Trajectory {
+        obs: (0..len * 4 * 4 * 3)
+            .map(|i| id.wrapping_mul(31).wrapping_add((i / 48) as u8))
+            .collect(),
+        states: (0..len * 5)
+            .map(|i| id as f32 * 1000.0 + i as f32)
+            .collect(),
+        actions: (0..len * 2)
+            .map(|i| -(id as f32) - i as f32 * 0.5)
+            .collect(),
+        traj_return: 100.0 * id as f64 + 0.25,
+        frame: (4, 4),
+        state_size: 5,
+        action_size: 2,
+    }
+}
+
+fn write(path: &Path, trajectories: &[Trajectory]) {
+    let mut w = DatasetWriter::create(path, attrs()).unwrap();
+    for t in trajectories {
+        w.append(t).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn write_then_read_gives_back_every_value() {
+    let dir = scratch("roundtrip");
+    let path = dir.join("data.hdf5");
+    let trajs = vec![trajectory(1, 7), trajectory(2, 3), trajectory(3, 10)];
+    write(&path, &trajs);
+    assert!(
+        !partial_path(&path).exists(),
+        "the partial file was moved into place"
+    );
+    let r = DatasetReader::open(&path).unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(r.lengths(), &[7, 3, 10]);
+    assert_eq!((r.frame(), r.state_size(), r.action_size()), ((4, 4), 5, 2));
+    let mean = (100.25 + 200.25 + 300.25) / 3.0;
+    assert_eq!(
+        r.attrs(),
+        &DatasetAttrs {
+            dataset_return: Some(mean),
+            ..attrs()
+        }
+    );
+    for (i, t) in trajs.iter().enumerate() {
+        assert_eq!(&r.trajectory(i).unwrap(), t);
+    }
+    assert_eq!(
+        r.read_obs(2, 4..6).unwrap(),
+        trajs[2].obs[4 * 48..6 * 48].to_vec()
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_file_from_another_writer_reads_back() {
+    // The layout as another program might write it: fixed-length ASCII
+    // strings, an integer for `dynamic`, float64 states, no chunking, an
+    // extra non-trajectory member.
+    let dir = scratch("foreign");
+    let path = dir.join("foreign.hdf5");
+    {
+        let f = hdf5::File::create(&path).unwrap();
+        let text = |name: &str, v: &str| {
+            f.new_attr::<FixedAscii<32>>()
+                .create(name)
+                .unwrap()
+                .write_scalar(&FixedAscii::<32>::from_ascii(v.as_bytes()).unwrap())
+                .unwrap();
+        };
+        text("domain_name", "walker");
+        text("task_name", "run");
+        text("difficulty", "vanilla");
+        text("split", "val");
+        f.new_attr::<u8>()
+            .create("dynamic")
+            .unwrap()
+            .write_scalar(&0u8)
+            .unwrap();
+        f.new_attr::<i32>()
+            .create("img_hw")
+            .unwrap()
+            .write_scalar(&2i32)
+            .unwrap();
+        f.new_attr::<VarLenUnicode>()
+            .create("note")
+            .unwrap()
+            .write_scalar(&"written elsewhere".parse::<VarLenUnicode>().unwrap())
+            .unwrap();
+        f.create_group("metadata").unwrap();
+        for g in 0..2usize {
+            let grp = f.create_group(&g.to_string()).unwrap();
+            let obs: Vec<u8> = (0..3 * 2 * 2 * 3).map(|v| (v + g) as u8).collect();
+            grp.new_dataset::<u8>()
+                .shape([3, 2, 2, 3])
+                .create("obs")
+                .unwrap()
+                .write_raw(&obs)
+                .unwrap();
+            let states: Vec<f64> = (0..6).map(|v| v as f64 / 4.0).collect();
+            grp.new_dataset::<f64>()
+                .shape([3, 2])
+                .create("states")
+                .unwrap()
+                .write_raw(&states)
+                .unwrap();
+            let actions: Vec<f32> = vec![0.5; 3];
+            grp.new_dataset::<f32>()
+                .shape([3, 1])
+                .create("actions")
+                .unwrap()
+                .write_raw(&actions)
+                .unwrap();
+            grp.new_attr::<f32>()
+                .create("traj_return")
+                .unwrap()
+                .write_scalar(&(g as f32 + 0.5))
+                .unwrap();
+        }
+    }
+    let r = DatasetReader::open(&path).unwrap();
+    assert_eq!(r.attrs().domain_name, "walker");
+    assert_eq!(r.attrs().split, "val");
+    assert!(!r.attrs().dynamic);
+    assert_eq!(r.attrs().img_hw, 2);
+    assert_eq!(r.attrs().dataset_return, None);
+    assert_eq!(r.returns(), &[0.5, 1.5]);
+    let t = r.trajectory(1).unwrap();
+    assert_eq!(t.states, vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25]);
+    assert_eq!(t.obs[0], 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_interrupted_collection_keeps_its_trajectories_and_resumes() {
+    let dir = scratch("resume");
+    let path = dir.join("data.hdf5");
+    {
+        let mut w = DatasetWriter::create(&path, attrs()).unwrap();
+        w.append(&trajectory(1, 5)).unwrap();
+        w.append(&trajectory(2, 5)).unwrap();
+        // Interrupted: never finished, and a third trajectory half written.
+        let f = hdf5::File::open_rw(w.partial_path()).unwrap();
+        f.create_group("_writing").unwrap();
+        drop(f);
+        std::mem::forget(w);
+    }
+    assert!(!path.exists());
+    let partial = partial_path(&path);
+    // The partial file is valid and holds the finished trajectories.
+    let r = DatasetReader::open(&partial).unwrap();
+    assert_eq!(r.len(), 2);
+    drop(r);
+    // Resuming with other settings is refused, naming both.
+    let other = DatasetAttrs {
+        difficulty: "hard".into(),
+        ..attrs()
+    };
+    let err = DatasetWriter::resume(&path, other).unwrap_err().to_string();
+    assert!(
+        err.contains("hard") && err.contains("scale_easy_video_hard"),
+        "{err}"
+    );
+    let mut w = DatasetWriter::resume(&path, attrs()).unwrap();
+    assert_eq!(w.len(), 2);
+    w.append(&trajectory(3, 5)).unwrap();
+    w.finish().unwrap();
+    let r = DatasetReader::open(&path).unwrap();
+    assert_eq!(r.len(), 3);
+    for i in 0..3 {
+        assert_eq!(r.trajectory(i).unwrap(), trajectory(i as u8 + 1, 5));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn labeled_subsets_and_merges() {
+    let dir = scratch("ops");
+    let a = dir.join("a.hdf5");
+    let b = dir.join("b.hdf5");
+    write(
+        &a,
+        &[
+            trajectory(1, 3),
+            trajectory(2, 4),
+            trajectory(3, 5),
+            trajectory(4, 6),
+        ],
+    );
+    write(&b, &[trajectory(5, 2)]);
+    let sub = dir.join("sub.hdf5");
+    let chosen = sample_labeled(&a, 2, 7, &sub).unwrap();
+    assert_eq!(chosen.len(), 2);
+    assert!(chosen.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        chosen,
+        sample_labeled(&a, 2, 7, &dir.join("sub2.hdf5")).unwrap()
+    );
+    let r = DatasetReader::open(&sub).unwrap();
+    assert_eq!(
+        r.trajectory(0).unwrap(),
+        trajectory(chosen[0] as u8 + 1, 3 + chosen[0])
+    );
+    let err = sample_labeled(&a, 5, 0, &dir.join("x.hdf5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a.hdf5") && err.contains("5") && err.contains("holds 4"),
+        "{err}"
+    );
+    let merged = dir.join("m.hdf5");
+    assert_eq!(merge(&[a.clone(), b.clone()], &merged).unwrap(), 5);
+    let r = DatasetReader::open(&merged).unwrap();
+    assert_eq!(r.lengths(), &[3, 4, 5, 6, 2]);
+    assert_eq!(r.trajectory(4).unwrap(), trajectory(5, 2));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A valid file, then `spoil` applied to it; returns the reader's error.
+fn broken(name: &str, spoil: impl FnOnce(&hdf5::File)) -> String {
+    let dir = scratch(name);
+    let path = dir.join("bad.hdf5");
+    write(&path, &[trajectory(1, 3), trajectory(2, 3)]);
+    spoil(&hdf5::File::open_rw(&path).unwrap());
+    let err = DatasetReader::open(&path).unwrap_err().to_string();
+    std::fs::remove_dir_all(dir).unwrap();
+    err
+}
+
+#[test]
+fn files_that_break_the_layout_are_named_errors() {
+    let err = broken("nofield", |f| {
+        f.group("1").unwrap().unlink("states").unwrap()
+    });
+    assert!(
+        err.contains("bad.hdf5") && err.contains("group \"1\" dataset \"states\""),
+        "{err}"
+    );
+    let err = broken("rows", |f| {
+        let g = f.group("0").unwrap();
+        g.unlink("actions").unwrap();
+        g.new_dataset::<f32>()
+            .shape([2, 2])
+            .create("actions")
+            .unwrap();
+    });
+    assert!(
+        err.contains("group \"0\" dataset \"actions\"") && err.contains("3 rows"),
+        "{err}"
+    );
+    let err = broken("obstype", |f| {
+        let g = f.group("1").unwrap();
+        g.unlink("obs").unwrap();
+        g.new_dataset::<f32>()
+            .shape([3, 4, 4, 3])
+            .create("obs")
+            .unwrap();
+    });
+    assert!(
+        err.contains("uint8 [T, H, W, 3]") && err.contains("float32"),
+        "{err}"
+    );
+    let err = broken("gap", |f| f.unlink("0").unwrap());
+    assert!(err.contains("group \"0\""), "{err}");
+    let err = broken("attr", |f| f.delete_attr("img_hw").unwrap());
+    assert!(err.contains("attribute \"img_hw\""), "{err}");
+    let err = broken("empty", |f| {
+        f.unlink("0").unwrap();
+        f.unlink("1").unwrap();
+    });
+    assert!(err.contains("no trajectories"), "{err}");
+    let dir = scratch("missing");
+    let err = DatasetReader::open(&dir.join("nope.hdf5")).unwrap_err();
+    assert!(matches!(err, DataError::Io { .. }) && err.to_string().contains("nope.hdf5"));
+    std::fs::write(dir.join("text.hdf5"), "not hdf5").unwrap();
+    let err = DatasetReader::open(&dir.join("text.hdf5"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("text.hdf5"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

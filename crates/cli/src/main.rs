@@ -22,6 +22,11 @@ enum Command {
     /// Benchmarks that print figures next to their references.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Collect expert trajectories with distractions into an HDF5 dataset.
+    Collect(commands::collect::CollectArgs),
+    /// Inspect, subsample and merge datasets.
+    #[command(subcommand)]
+    Data(commands::data::DataCommand),
     /// Render an episode with distractions to an animated GIF or a PNG strip.
     Render(commands::render::RenderArgs),
     /// Versions of the linked libraries and where model files are found.
@@ -41,6 +46,8 @@ fn main() -> std::process::ExitCode {
         Command::Expert(cmd) => commands::expert::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
         Command::Render(args) => commands::render::run(args),
+        Command::Collect(args) => commands::collect::run(args),
+        Command::Data(cmd) => commands::data::run(cmd),
         Command::Info => commands::info::run(),
     };
     match result {

@@ -66,6 +66,18 @@ impl PixelEnv {
         Ok(obs)
     }
 
+    /// Re-seeds physics and distractions with `seed` and starts an episode:
+    /// the episode is then a function of `seed` alone (what collection uses
+    /// to make trajectory k the same whatever the workers or interruptions).
+    pub fn reset_with_seed(&mut self, seed: u64) -> Result<Vec<f64>, EnvError> {
+        let obs = self.env.reset_with_seed(seed)?;
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.rng.set_stream(DISTRACTION_STREAM);
+        self.distractions.reset(&mut self.rng)?;
+        self.render();
+        Ok(obs)
+    }
+
     /// One control step: physics, then the distractions move, then a new frame.
     pub fn step(&mut self, action: &[f64]) -> Result<Step, EnvError> {
         let step = self.env.step(action)?;

@@ -1,6 +1,8 @@
 //! One module per top-level command.
 
 pub mod bench;
+pub mod collect;
+pub mod data;
 pub mod distractions;
 pub mod expert;
 pub mod info;

@@ -6,6 +6,7 @@
 mod attrs;
 pub mod error;
 pub mod layout;
+pub mod loader;
 pub mod ops;
 pub mod reader;
 pub mod writer;

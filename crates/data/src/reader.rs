@@ -302,6 +302,30 @@ impl DatasetReader {
         })
     }
 
+    /// Rows `range` of a float field of trajectory `i` as f32.
+    fn read_rows(&self, i: usize, field: &str, range: Range<usize>) -> Result<Vec<f32>, DataError> {
+        let g = self.group(i)?;
+        let d = g.dataset(field).ctx(&self.path, || {
+            format!("opening group \"{i}\" dataset \"{field}\"")
+        })?;
+        let arr = d
+            .read_slice::<f32, _, ndarray::Ix2>((range.clone(), ..))
+            .ctx(&self.path, || {
+                format!("reading group \"{i}\" dataset \"{field}\" rows {range:?}")
+            })?;
+        Ok(arr.into_raw_vec_and_offset().0)
+    }
+
+    /// States of steps `range` of trajectory `i`.
+    pub fn read_states_range(&self, i: usize, range: Range<usize>) -> Result<Vec<f32>, DataError> {
+        self.read_rows(i, "states", range)
+    }
+
+    /// Actions of steps `range` of trajectory `i`.
+    pub fn read_actions_range(&self, i: usize, range: Range<usize>) -> Result<Vec<f32>, DataError> {
+        self.read_rows(i, "actions", range)
+    }
+
     /// States of trajectory `i`, `len x state_size`.
     pub fn read_states(&self, i: usize) -> Result<Vec<f32>, DataError> {
         self.read_floats(i, "states")

@@ -1,0 +1,185 @@
+//! Training batches: frame stacks at trajectory starts, offsets at
+//! trajectory ends, and the same batches from memory and from streaming.
+
+use std::path::{Path, PathBuf};
+
+use lam_data::loader::{Batch, Loader, LoaderConfig, LoaderMode};
+use lam_data::{DatasetAttrs, DatasetWriter, Trajectory};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lam-loader-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every byte of frame t of trajectory `id` is `code(id, t)`; states and
+/// actions hold (id, t) too.
+fn code(id: usize, t: usize) -> u8 {
+    (id * 50 + t) as u8
+}
+
+fn trajectory(id: usize, len: usize) -> Trajectory {
+    Trajectory {
+        obs: (0..len)
+            .flat_map(|t| std::iter::repeat_n(code(id, t), 2 * 2 * 3))
+            .collect(),
+        states: (0..len).flat_map(|t| [id as f32, t as f32, 0.5]).collect(),
+        actions: (0..len).map(|t| (id * 1000 + t) as f32).collect(),
+        traj_return: 1.0,
+        frame: (2, 2),
+        state_size: 3,
+        action_size: 1,
+    }
+}
+
+fn dataset(dir: &Path, lengths: &[usize]) -> PathBuf {
+    let path = dir.join("d.hdf5");
+    let attrs = DatasetAttrs {
+        domain_name: "hopper".into(),
+        task_name: "hop".into(),
+        difficulty: "vanilla".into(),
+        dynamic: true,
+        img_hw: 2,
+        split: "train".into(),
+        dataset_return: None,
+    };
+    let mut w = DatasetWriter::create(&path, attrs).unwrap();
+    for (id, &len) in lengths.iter().enumerate() {
+        w.append(&trajectory(id, len)).unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+/// The three stacked frame codes of sample `s` of a stack buffer (pixel 0).
+fn stack_codes(stacks: &[u8], s: usize) -> [u8; 3] {
+    let base = s * 2 * 2 * 9;
+    [stacks[base], stacks[base + 3], stacks[base + 6]]
+}
+
+fn check(batch: &Batch, lengths: &[usize], max_offset: usize) {
+    for (s, &(i, t)) in batch.positions.iter().enumerate() {
+        let (i, t) = (i as usize, t as usize);
+        let k = batch.offsets[s] as usize;
+        assert!(k >= 1 && k <= max_offset, "k = {k}");
+        assert!(
+            t + k < lengths[i],
+            "offset crosses the end: t {t} + k {k} in {}",
+            lengths[i]
+        );
+        let expect = |end: usize| [0, 1, 2].map(|j| code(i, (end + j).saturating_sub(2)));
+        assert_eq!(stack_codes(&batch.obs, s), expect(t));
+        assert_eq!(stack_codes(&batch.next_obs, s), expect(t + 1));
+        assert_eq!(stack_codes(&batch.future_obs, s), expect(t + k));
+        assert_eq!(batch.actions[s], (i * 1000 + t) as f32);
+        assert_eq!(&batch.states[3 * s..3 * s + 3], &[i as f32, t as f32, 0.5]);
+    }
+}
+
+#[test]
+fn stacks_pad_at_starts_and_offsets_stay_inside_trajectories() {
+    let dir = scratch("inside");
+    let lengths = [30, 5, 2, 12];
+    let path = dataset(&dir, &lengths);
+    let config = LoaderConfig {
+        batch_size: 16,
+        max_offset: 6,
+        prefetch_threads: 0,
+        ..LoaderConfig::default()
+    };
+    let mut loader = Loader::open(&path, config).unwrap();
+    // Positions: 30-6 + (5-1 → t ≤ 3) ... every t where o_{t+1} exists.
+    assert_eq!(loader.epoch_len(), (30 - 6) + 4 + 1 + (12 - 6));
+    let mut starts = 0;
+    let mut offsets = std::collections::HashSet::new();
+    for _ in 0..40 {
+        let b = loader.next_batch().unwrap();
+        check(&b, &lengths, 6);
+        starts += b.positions.iter().filter(|p| p.1 == 0).count();
+        offsets.extend(b.offsets.iter().copied());
+    }
+    assert!(starts > 0, "trajectory starts were sampled");
+    assert_eq!(offsets.len(), 6, "every offset 1..=6 occurs: {offsets:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn streaming_and_in_memory_give_the_same_batches_within_the_cache_budget() {
+    let dir = scratch("modes");
+    let lengths = [40, 33, 17, 50, 9];
+    let path = dataset(&dir, &lengths);
+    let base = LoaderConfig {
+        batch_size: 8,
+        max_offset: 5,
+        seed: 11,
+        ..LoaderConfig::default()
+    };
+    let chunk_bytes = 4 * (2 * 2 * 3 + 4 * 4);
+    let streaming = LoaderConfig {
+        mode: LoaderMode::Streaming {
+            chunk_steps: 4,
+            cache_bytes: 6 * chunk_bytes,
+        },
+        ..base.clone()
+    };
+    let mut a = Loader::open(&path, base.clone()).unwrap();
+    let mut b = Loader::open(&path, streaming).unwrap();
+    let mut c = Loader::open(
+        &path,
+        LoaderConfig {
+            prefetch_threads: 0,
+            ..base.clone()
+        },
+    )
+    .unwrap();
+    for _ in 0..60 {
+        let x = a.next_batch().unwrap();
+        check(&x, &lengths, 5);
+        assert_eq!(x, b.next_batch().unwrap());
+        assert_eq!(x, c.next_batch().unwrap());
+        assert!(
+            b.cached_bytes() <= 6 * chunk_bytes,
+            "cache {} over budget",
+            b.cached_bytes()
+        );
+    }
+    // Another seed, other batches.
+    let mut d = Loader::open(&path, LoaderConfig { seed: 12, ..base }).unwrap();
+    let mut e = Loader::open(
+        &path,
+        LoaderConfig {
+            seed: 11,
+            batch_size: 8,
+            max_offset: 5,
+            ..LoaderConfig::default()
+        },
+    )
+    .unwrap();
+    assert_ne!(d.next_batch().unwrap(), e.next_batch().unwrap());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_loader_settings_are_errors() {
+    let dir = scratch("bad");
+    let path = dataset(&dir, &[1, 1]);
+    let err = Loader::open(&path, LoaderConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("d.hdf5") && err.contains("nothing to sample"),
+        "{err}"
+    );
+    let err = Loader::open(
+        &path,
+        LoaderConfig {
+            batch_size: 0,
+            ..LoaderConfig::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("batch_size"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -272,7 +272,7 @@ impl Sampler {
         self.cursor = 0;
     }
 
-    fn plan(&mut self, n: usize) -> Vec<(u32, u32, u32)> {
+    fn plan(&mut self, n: usize) -> Plan {
         (0..n)
             .map(|_| {
                 if self.cursor == self.order.len() {
@@ -288,9 +288,12 @@ impl Sampler {
     }
 }
 
+/// Samples of one batch: (trajectory, t, k).
+type Plan = Vec<(u32, u32, u32)>;
+
 /// Background builders of batches, in order.
 struct Prefetch {
-    jobs: mpsc::SyncSender<(u64, Vec<(u32, u32, u32)>)>,
+    jobs: mpsc::SyncSender<(u64, Plan)>,
     results: mpsc::Receiver<(u64, Result<Batch, DataError>)>,
     ready: BTreeMap<u64, Result<Batch, DataError>>,
     next_out: u64,
@@ -381,7 +384,7 @@ impl Loader {
             return;
         }
         let depth = self.config.prefetch_depth.max(1);
-        let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Vec<(u32, u32, u32)>)>(depth);
+        let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Plan)>(depth);
         let (res_tx, res_rx) = mpsc::sync_channel(depth + threads);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let stop = Arc::new(AtomicBool::new(false));

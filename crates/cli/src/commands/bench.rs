@@ -13,6 +13,10 @@ use lam_mujoco::Physics;
 pub enum BenchCommand {
     /// Physics steps/s per task on one thread: our loop, a C loop run now, and TASKS.md's C figures.
     Physics(PhysicsArgs),
+    /// Collection end to end (expert, step, render, write HDF5): steps/s on 1 worker and on all cores.
+    Collect(CollectBenchArgs),
+    /// Loader throughput: batches/s of 512 stacked samples, in memory and streaming.
+    Loader(LoaderBenchArgs),
     /// Frames/s of step + render at 64 px per task and preset, 1 thread and all cores.
     Render(RenderArgs),
 }
@@ -40,6 +44,46 @@ pub struct RenderArgs {
     no_reflections: bool,
 }
 
+/// Arguments of `lam bench collect`.
+#[derive(Debug, Args)]
+pub struct CollectBenchArgs {
+    /// Task.
+    #[arg(long, default_value = "cheetah-run")]
+    task: TaskId,
+    /// Distraction preset.
+    #[arg(long, default_value = "scale_easy_video_hard")]
+    preset: Preset,
+    /// Expert checkpoint (default: the published one in ../shared or $LAM_SHARED_DIR).
+    #[arg(long)]
+    expert: Option<std::path::PathBuf>,
+    /// Steps per trajectory.
+    #[arg(long, default_value_t = 250)]
+    episode_length: usize,
+    /// Trajectories per worker.
+    #[arg(long, default_value_t = 4)]
+    per_worker: usize,
+}
+
+/// Arguments of `lam bench loader`.
+#[derive(Debug, Args)]
+pub struct LoaderBenchArgs {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 512)]
+    batch_size: usize,
+    /// Trajectories x steps of the synthetic 64 px dataset.
+    #[arg(long, default_value_t = 24)]
+    trajectories: usize,
+    /// Steps per trajectory of the synthetic dataset.
+    #[arg(long, default_value_t = 500)]
+    steps: usize,
+    /// Cache budget of streaming mode, MiB.
+    #[arg(long, default_value_t = 64)]
+    cache_mib: usize,
+}
+
 /// Arguments of `lam bench physics`.
 #[derive(Debug, Args)]
 pub struct PhysicsArgs {
@@ -56,6 +100,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Physics(args) => physics(args),
         BenchCommand::Render(args) => render(args),
+        BenchCommand::Collect(args) => collect(args),
+        BenchCommand::Loader(args) => loader(args),
     }
 }
 
@@ -241,5 +287,143 @@ fn render(args: RenderArgs) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The published expert of `task` in the shared folder.
+fn published_expert(task: TaskId) -> std::path::PathBuf {
+    let shared = std::env::var_os("LAM_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "../shared".into());
+    let dir = shared.join("reference/experts").join(task.name());
+    match task {
+        TaskId::HumanoidWalk => dir.join("sac-humanoid-walk.zip"),
+        _ => dir.join("checkpoint.pt"),
+    }
+}
+
+/// A fresh temporary folder for benchmark files.
+fn bench_dir(name: &str) -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("lam-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn collect(args: CollectBenchArgs) -> Result<()> {
+    use super::collect::{collect as run_collect, CollectArgs};
+    let expert = args
+        .expert
+        .clone()
+        .unwrap_or_else(|| published_expert(args.task));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = bench_dir("collect")?;
+    println!(
+        "collection end to end ({} {}, {} x {}-step trajectories per worker, 64 px, HDF5 on {}); the Python stack: ~55 steps/s per process",
+        args.task,
+        args.preset,
+        args.per_worker,
+        args.episode_length,
+        dir.display()
+    );
+    for workers in [1, cores] {
+        let out = dir.join(format!("w{workers}.hdf5"));
+        let n = workers * args.per_worker;
+        let start = Instant::now();
+        run_collect(
+            CollectArgs::for_bench(
+                args.task,
+                args.preset,
+                expert.clone(),
+                n,
+                args.episode_length,
+                workers,
+                out.clone(),
+            ),
+            true,
+        )?;
+        let secs = start.elapsed().as_secs_f64();
+        let steps = (n * args.episode_length) as f64;
+        let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{workers} worker(s): {:>7.0} steps/s ({:.0} per worker, {:.0}x the Python stack), {:.1} MB written in {secs:.1} s",
+            steps / secs,
+            steps / secs / workers as f64,
+            steps / secs / 55.0,
+            bytes as f64 / 1e6
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn loader(args: LoaderBenchArgs) -> Result<()> {
+    use lam_data::loader::{Loader, LoaderConfig, LoaderMode};
+    use lam_data::{DatasetAttrs, DatasetWriter, Trajectory};
+    let dir = bench_dir("loader")?;
+    let path = dir.join("synthetic.hdf5");
+    let attrs = DatasetAttrs {
+        domain_name: "cheetah".into(),
+        task_name: "run".into(),
+        difficulty: "vanilla".into(),
+        dynamic: true,
+        img_hw: 64,
+        split: "train".into(),
+        dataset_return: None,
+    };
+    let mut w = DatasetWriter::create(&path, attrs)?;
+    for i in 0..args.trajectories {
+        let len = args.steps;
+        w.append(&Trajectory {
+            obs: (0..len * 64 * 64 * 3).map(|v| (v * 7 + i) as u8).collect(),
+            states: vec![0.5; len * 17],
+            actions: vec![0.1; len * 6],
+            traj_return: 0.0,
+            frame: (64, 64),
+            state_size: 17,
+            action_size: 6,
+        })?;
+    }
+    w.finish()?;
+    let size = std::fs::metadata(&path)?.len() as f64 / 1e6;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "loader: batches of {} samples (o_t, o_t+1, o_t+k stacked to 9 channels, a_t, s_t), {} x {} steps at 64 px ({size:.0} MB), {cores} prefetch threads",
+        args.batch_size, args.trajectories, args.steps
+    );
+    let budget = Duration::from_secs_f64(args.seconds.max(0.5));
+    for (name, mode) in [
+        ("in memory", LoaderMode::InMemory),
+        (
+            "streaming",
+            LoaderMode::Streaming {
+                chunk_steps: 32,
+                cache_bytes: args.cache_mib << 20,
+            },
+        ),
+    ] {
+        let config = LoaderConfig {
+            batch_size: args.batch_size,
+            mode,
+            prefetch_threads: cores,
+            ..LoaderConfig::default()
+        };
+        let mut loader = Loader::open(&path, config)?;
+        loader.next_batch()?;
+        let start = Instant::now();
+        let mut batches = 0usize;
+        while start.elapsed() < budget {
+            std::hint::black_box(loader.next_batch()?);
+            batches += 1;
+        }
+        let rate = batches as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "{name:<10} {rate:>7.1} batches/s = {:>8.0} samples/s; cache {:.0} MB",
+            rate * args.batch_size as f64,
+            loader.cached_bytes() as f64 / 1e6
+        );
+    }
+    println!("(LAM training throughput to compare with comes with `lam bench train`.)");
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -65,6 +65,41 @@ pub struct CollectArgs {
     supersample: usize,
 }
 
+impl CollectArgs {
+    /// A vanilla-or-`preset` collection of `trajectories` episodes of
+    /// `episode_length` steps on `workers` threads (for benchmarks).
+    pub fn for_bench(
+        task: TaskId,
+        preset: lam_env::distractors::Preset,
+        expert: PathBuf,
+        trajectories: usize,
+        episode_length: usize,
+        workers: usize,
+        out: PathBuf,
+    ) -> Self {
+        Self {
+            task,
+            distractions: DistractionArgs {
+                preset,
+                frozen: false,
+                split: lam_env::distractors::Split::Train,
+                backgrounds: None,
+            },
+            expert,
+            trajectories,
+            out,
+            workers: Some(workers),
+            seed: 0,
+            img: 64,
+            shard: None,
+            resume: false,
+            clip_actions: false,
+            episode_length,
+            supersample: RenderConfig::default().supersample,
+        }
+    }
+}
+
 /// The trajectory indices of shard `spec` ("i/n") of `total`.
 fn shard_range(spec: Option<&str>, total: usize) -> Result<std::ops::Range<usize>> {
     let Some(spec) = spec else {
@@ -87,6 +122,11 @@ type Finished = (usize, Result<Trajectory>);
 
 /// Collects trajectories and writes the file.
 pub fn run(args: CollectArgs) -> Result<()> {
+    collect(args, false)
+}
+
+/// Collects trajectories and writes the file; `quiet` prints nothing.
+pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     if args.trajectories == 0 {
         bail!("--trajectories must be at least 1");
     }
@@ -158,7 +198,11 @@ pub fn run(args: CollectArgs) -> Result<()> {
     let steps = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let total_steps = (todo.len() * args.episode_length) as u64;
-    let bar = progress::bar(total_steps, "steps");
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        progress::bar(total_steps, "steps")
+    };
     bar.set_message(format!(
         "{} {} ({} done)",
         args.task, distractions.preset, done_before
@@ -234,13 +278,15 @@ pub fn run(args: CollectArgs) -> Result<()> {
     let n = writer.len();
     let mean = writer.returns().iter().sum::<f64>() / n as f64;
     let path = writer.finish()?;
-    println!(
-        "wrote {n} trajectories ({} to {} of {}) to {}: mean return {mean:.1}",
-        range.start,
-        range.end - 1,
-        args.trajectories,
-        path.display()
-    );
+    if !quiet {
+        println!(
+            "wrote {n} trajectories ({} to {} of {}) to {}: mean return {mean:.1}",
+            range.start,
+            range.end - 1,
+            args.trajectories,
+            path.display()
+        );
+    }
     Ok(())
 }
 

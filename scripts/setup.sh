@@ -15,7 +15,7 @@ DM_CONTROL_VERSION=1.0.21
 # these pins are the versions torch 2.13.0's cuda-toolkit==13.0.3 asks for.
 CUDART_SPEC="nvidia-cuda-runtime==13.0.96.*"
 CUPTI_SPEC="nvidia-cuda-cupti==13.0.85.*"
-STAMP="$DEPS/.setup-done-v1${LAM_CUDA:+-cuda}"
+STAMP="$DEPS/.setup-done-v2${LAM_CUDA:+-cuda}"
 
 if [ -f "$STAMP" ]; then
   exit 0
@@ -71,6 +71,12 @@ if ! (cd "$DEPS/models" 2>/dev/null && sha256sum --quiet -c "$ROOT/scripts/model
   "$PY" "$ROOT/scripts/extract_models.py" "$DEPS/wheels/dm_control-$DM_CONTROL_VERSION-py3-none-any.whl" "$DEPS/models"
   (cd "$DEPS/models" && sha256sum --quiet -c "$ROOT/scripts/model-files.sha256") || {
     echo "[setup] model files do not match scripts/model-files.sha256" >&2; exit 1; }
+fi
+
+# 4. h5py, only for the test that our files and h5py's read each other -------
+if ! PYTHONPATH="$DEPS/python-h5py" "$PY" -c "import h5py" >/dev/null 2>&1; then
+  say "installing h5py into .deps/python-h5py (interoperability test)"
+  "$PY" -m pip install --quiet --only-binary=:all: --target "$DEPS/python-h5py" "h5py>=3.8,<4" "numpy<3"
 fi
 
 rm -f "$DEPS"/wheels/torch-*.whl  # 500 MB we no longer need

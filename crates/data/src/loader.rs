@@ -89,20 +89,25 @@ pub struct Batch {
     pub positions: Vec<(u32, u32)>,
 }
 
-/// Consecutive steps of one trajectory.
+/// Cached data: frames of consecutive steps of one trajectory, or all the
+/// states and actions of one trajectory (small, read in one go).
 #[derive(Debug)]
-struct Chunk {
-    start: usize,
-    obs: Vec<u8>,
-    states: Vec<f32>,
-    actions: Vec<f32>,
+enum Chunk {
+    Frames { start: usize, obs: Vec<u8> },
+    Floats { states: Vec<f32>, actions: Vec<f32> },
 }
 
 impl Chunk {
     fn bytes(&self) -> usize {
-        self.obs.len() + 4 * (self.states.len() + self.actions.len())
+        match self {
+            Chunk::Frames { obs, .. } => obs.len(),
+            Chunk::Floats { states, actions } => 4 * (states.len() + actions.len()),
+        }
     }
 }
+
+/// Cache key of the floats of a trajectory.
+const FLOATS: usize = usize::MAX;
 
 /// Where chunks come from and where they are kept.
 struct Store {
@@ -123,10 +128,12 @@ struct Cache {
     clock: u64,
 }
 
+/// The chunks one batch needs, fetched once each.
+type Fetched = HashMap<(usize, usize), Arc<Chunk>>;
+
 impl Store {
-    /// The chunk holding step `t` of trajectory `i`.
-    fn chunk(&self, i: usize, t: usize) -> Result<Arc<Chunk>, DataError> {
-        let c = t / self.chunk_steps;
+    /// Cached chunk `c` of trajectory `i` (`FLOATS`: its states and actions).
+    fn chunk(&self, i: usize, c: usize) -> Result<Arc<Chunk>, DataError> {
         {
             let mut cache = self.cache.lock().expect("cache lock");
             cache.clock += 1;
@@ -136,15 +143,20 @@ impl Store {
                 return Ok(chunk.clone());
             }
         }
-        let start = c * self.chunk_steps;
-        let end = (start + self.chunk_steps).min(self.lengths[i]);
         let chunk = {
             let r = self.reader.lock().expect("reader lock");
-            Arc::new(Chunk {
-                start,
-                obs: r.read_obs(i, start..end)?,
-                states: r.read_states_range(i, start..end)?,
-                actions: r.read_actions_range(i, start..end)?,
+            Arc::new(if c == FLOATS {
+                Chunk::Floats {
+                    states: r.read_states(i)?,
+                    actions: r.read_actions(i)?,
+                }
+            } else {
+                let start = c * self.chunk_steps;
+                let end = (start + self.chunk_steps).min(self.lengths[i]);
+                Chunk::Frames {
+                    start,
+                    obs: r.read_obs(i, start..end)?,
+                }
             })
         };
         let mut cache = self.cache.lock().expect("cache lock");
@@ -169,29 +181,53 @@ impl Store {
         Ok(chunk)
     }
 
-    /// Appends the 3-frame stack ending at step `t` of trajectory `i`
-    /// (frames before the start repeat the first frame).
-    fn push_stack(&self, i: usize, t: usize, out: &mut Vec<u8>) -> Result<(), DataError> {
-        let frames: Vec<(Arc<Chunk>, usize)> = (0..STACK)
-            .map(|j| {
-                let s = (t + j).saturating_sub(STACK - 1);
-                self.chunk(i, s).map(|c| {
-                    let at = s - c.start;
-                    (c, at)
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        let pixels = self.frame_bytes / 3;
-        for p in 0..pixels {
-            for (c, at) in &frames {
-                let base = at * self.frame_bytes + 3 * p;
-                out.extend_from_slice(&c.obs[base..base + 3]);
+    /// First step of each stack a sample needs: o_t, o_{t+1}, o_{t+k}.
+    fn stack_ends(t: usize, k: usize) -> [usize; 3] {
+        [t, t + 1, t + k]
+    }
+
+    /// Fetches every chunk the plan needs (each once).
+    fn fetch(&self, plan: &[(u32, u32, u32)]) -> Result<Fetched, DataError> {
+        let mut keys = std::collections::BTreeSet::new();
+        for &(i, t, k) in plan {
+            let i = i as usize;
+            keys.insert((i, FLOATS));
+            for end in Self::stack_ends(t as usize, k as usize) {
+                for s in end.saturating_sub(STACK - 1)..=end {
+                    keys.insert((i, s / self.chunk_steps));
+                }
             }
         }
-        Ok(())
+        keys.into_iter()
+            .map(|(i, c)| self.chunk(i, c).map(|chunk| ((i, c), chunk)))
+            .collect()
+    }
+
+    /// Frame `s` of trajectory `i`.
+    fn frame<'a>(&self, fetched: &'a Fetched, i: usize, s: usize) -> &'a [u8] {
+        match fetched[&(i, s / self.chunk_steps)].as_ref() {
+            Chunk::Frames { start, obs } => {
+                let at = (s - start) * self.frame_bytes;
+                &obs[at..at + self.frame_bytes]
+            }
+            Chunk::Floats { .. } => unreachable!("frame keys hold frames"),
+        }
+    }
+
+    /// Appends the 3-frame stack ending at step `t` of trajectory `i`
+    /// (frames before the start repeat the first frame).
+    fn push_stack(&self, fetched: &Fetched, i: usize, t: usize, out: &mut Vec<u8>) {
+        let frames: [&[u8]; STACK] =
+            std::array::from_fn(|j| self.frame(fetched, i, (t + j).saturating_sub(STACK - 1)));
+        for p in 0..self.frame_bytes / 3 {
+            for f in &frames {
+                out.extend_from_slice(&f[3 * p..3 * p + 3]);
+            }
+        }
     }
 
     fn build(&self, plan: &[(u32, u32, u32)]) -> Result<Batch, DataError> {
+        let fetched = self.fetch(plan)?;
         let n = plan.len();
         let stack_bytes = self.frame_bytes * STACK;
         let mut b = Batch {
@@ -205,15 +241,15 @@ impl Store {
         };
         for &(i, t, k) in plan {
             let (i, t, k) = (i as usize, t as usize, k as usize);
-            self.push_stack(i, t, &mut b.obs)?;
-            self.push_stack(i, t + 1, &mut b.next_obs)?;
-            self.push_stack(i, t + k, &mut b.future_obs)?;
-            let c = self.chunk(i, t)?;
-            let at = t - c.start;
-            b.actions
-                .extend_from_slice(&c.actions[at * self.action_size..(at + 1) * self.action_size]);
-            b.states
-                .extend_from_slice(&c.states[at * self.state_size..(at + 1) * self.state_size]);
+            self.push_stack(&fetched, i, t, &mut b.obs);
+            self.push_stack(&fetched, i, t + 1, &mut b.next_obs);
+            self.push_stack(&fetched, i, t + k, &mut b.future_obs);
+            let Chunk::Floats { states, actions } = fetched[&(i, FLOATS)].as_ref() else {
+                unreachable!("float keys hold floats");
+            };
+            let (a, s) = (self.action_size, self.state_size);
+            b.actions.extend_from_slice(&actions[t * a..(t + 1) * a]);
+            b.states.extend_from_slice(&states[t * s..(t + 1) * s]);
             b.offsets.push(k as u32);
             b.positions.push((i as u32, t as u32));
         }
@@ -365,6 +401,7 @@ impl Loader {
         if config.mode == LoaderMode::InMemory {
             for i in 0..store.lengths.len() {
                 store.chunk(i, 0)?;
+                store.chunk(i, FLOATS)?;
             }
         }
         let mut loader = Self {

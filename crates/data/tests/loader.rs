@@ -115,11 +115,14 @@ fn streaming_and_in_memory_give_the_same_batches_within_the_cache_budget() {
         seed: 11,
         ..LoaderConfig::default()
     };
-    let chunk_bytes = 4 * (2 * 2 * 3 + 4 * 4);
+    // The whole file: 149 steps of 12 frame bytes and 4 floats.
+    let total = 149 * (12 + 16);
+    let budget = 2000;
+    assert!(budget < total);
     let streaming = LoaderConfig {
         mode: LoaderMode::Streaming {
             chunk_steps: 4,
-            cache_bytes: 6 * chunk_bytes,
+            cache_bytes: budget,
         },
         ..base.clone()
     };
@@ -139,7 +142,7 @@ fn streaming_and_in_memory_give_the_same_batches_within_the_cache_budget() {
         assert_eq!(x, b.next_batch().unwrap());
         assert_eq!(x, c.next_batch().unwrap());
         assert!(
-            b.cached_bytes() <= 6 * chunk_bytes,
+            b.cached_bytes() <= budget,
             "cache {} over budget",
             b.cached_bytes()
         );

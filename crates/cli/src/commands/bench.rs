@@ -82,6 +82,9 @@ pub struct LoaderBenchArgs {
     /// Cache budget of streaming mode, MiB.
     #[arg(long, default_value_t = 64)]
     cache_mib: usize,
+    /// Steps per cached chunk in streaming mode.
+    #[arg(long, default_value_t = 8)]
+    chunk_steps: usize,
 }
 
 /// Arguments of `lam bench physics`.
@@ -397,7 +400,7 @@ fn loader(args: LoaderBenchArgs) -> Result<()> {
         (
             "streaming",
             LoaderMode::Streaming {
-                chunk_steps: 32,
+                chunk_steps: args.chunk_steps,
                 cache_bytes: args.cache_mib << 20,
             },
         ),

@@ -96,6 +96,19 @@ pub struct Renderer {
     config: RenderConfig,
     model: SceneModel,
     sky: Sky,
+    sky_cache: SkyCache,
+}
+
+/// The sky seen through every pixel centre for the last camera
+/// orientation: tracking cameras keep their orientation, so without
+/// distractions the sky is drawn once, not once per frame.
+#[derive(Debug, Default)]
+struct SkyCache(std::sync::Mutex<Option<([u32; 12], std::sync::Arc<Vec<[f32; 3]>>)>>);
+
+impl Clone for SkyCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Renderer {
@@ -120,6 +133,7 @@ impl Renderer {
             },
             model: SceneModel::new(model),
             sky: Sky::default(),
+            sky_cache: SkyCache::default(),
         })
     }
 
@@ -153,6 +167,39 @@ impl Renderer {
         Projector::new(eye, pose.basis(), fovy, c.width, c.height)
     }
 
+    /// The sky through every pixel centre for the tracer's camera, from the
+    /// cache when the orientation has not changed.
+    fn sky_pixels(&self, tracer: &Tracer) -> std::sync::Arc<Vec<[f32; 3]>> {
+        let p = tracer.projector;
+        let mut key = [0u32; 12];
+        for (k, v) in [p.right, p.up, p.forward]
+            .iter()
+            .flat_map(|v| v.to_array())
+            .enumerate()
+        {
+            key[k] = v.to_bits();
+        }
+        key[9] = p.half_h.to_bits();
+        key[10] = p.width as u32;
+        key[11] = p.height as u32;
+        let mut cache = self.sky_cache.0.lock().expect("sky cache lock");
+        if let Some((k, sky)) = cache.as_ref() {
+            if *k == key {
+                return sky.clone();
+            }
+        }
+        let sky: Vec<[f32; 3]> = (0..p.height)
+            .flat_map(|y| (0..p.width).map(move |x| (x, y)))
+            .map(|(x, y)| {
+                let dir = p.ray_dir(x as f32 + 0.5, y as f32 + 0.5).normalize();
+                tracer.sky.color(dir, &tracer.marks)
+            })
+            .collect();
+        let sky = std::sync::Arc::new(sky);
+        *cache = Some((key, sky.clone()));
+        sky
+    }
+
     /// Renders the current state as `view` shows it into `out`
     /// (`height x width x 3` bytes, row-major).
     ///
@@ -173,7 +220,7 @@ impl Renderer {
             None => reference,
         };
         let scene = Scene::capture(&self.model, physics, &projector, view.material_rgb);
-        let tracer = Tracer {
+        let mut tracer = Tracer {
             scene: &scene,
             projector: &projector,
             reference: &reference,
@@ -181,7 +228,10 @@ impl Renderer {
             background: view.background.as_ref(),
             config: c,
             marks: sky::SkyMarks::new(self.sky.marks, 2.0 * projector.half_h / c.height as f32),
+            sky_pixels: None,
         };
+        let sky_pixels = view.background.is_none().then(|| self.sky_pixels(&tracer));
+        tracer.sky_pixels = sky_pixels.as_deref().map(|v| v.as_slice());
         // Pass 1: one ray through each pixel centre.
         let mut rgb = vec![[0.0f32; 3]; w * h];
         let mut ids = vec![NO_GEOM; w * h];
@@ -193,7 +243,7 @@ impl Renderer {
         {
             let mut dir = projector.ray_dir(0.5, y as f32 + 0.5);
             for (x, (colour, id)) in rgb_row.iter_mut().zip(id_row.iter_mut()).enumerate() {
-                (*colour, *id) = tracer.trace(dir, x, y);
+                (*colour, *id) = tracer.trace(dir, x, y, true);
                 dir += step_x;
             }
         }
@@ -222,7 +272,7 @@ impl Renderer {
                         for sx in 0..n {
                             let fx = x as f32 + (sx as f32 + 0.5) / n as f32;
                             let fy = y as f32 + (sy as f32 + 0.5) / n as f32;
-                            let (s, _) = tracer.trace(projector.ray_dir(fx, fy), x, y);
+                            let (s, _) = tracer.trace(projector.ray_dir(fx, fy), x, y, false);
                             for k in 0..3 {
                                 acc[k] += s[k];
                             }
@@ -254,6 +304,8 @@ struct Tracer<'a> {
     config: &'a RenderConfig,
     /// The sky's marks at this pixel size.
     marks: sky::SkyMarks,
+    /// The sky through each pixel centre (no background image).
+    sky_pixels: Option<&'a [[f32; 3]]>,
 }
 
 impl Tracer<'_> {
@@ -264,16 +316,21 @@ impl Tracer<'_> {
         }
     }
 
-    /// Colour and geom seen along `dir` (not normalised) through pixel (`px`, `py`).
+    /// Colour and geom seen along `dir` (not normalised) through pixel
+    /// (`px`, `py`); `centre` when `dir` goes through the pixel's centre.
     #[inline(always)]
-    fn trace(&self, dir: Vec3A, px: usize, py: usize) -> ([f32; 3], u16) {
+    fn trace(&self, dir: Vec3A, px: usize, py: usize, centre: bool) -> ([f32; 3], u16) {
         let scene = self.scene;
-        let dir = dir.normalize();
+        let cached = |dir: Vec3A| match self.sky_pixels {
+            Some(sky) if centre => sky[py * self.projector.width + px],
+            _ => self.backdrop(dir.normalize()),
+        };
         if scene.sees_only_backdrop(px, py) {
-            return (self.backdrop(dir), NO_GEOM);
+            return (cached(dir), NO_GEOM);
         }
+        let dir = dir.normalize();
         let Some(hit) = scene.primary_hit(dir, px, py) else {
-            return (self.backdrop(dir), NO_GEOM);
+            return (cached(dir), NO_GEOM);
         };
         let point = self.projector.eye + dir * hit.t;
         let shadows = self.config.shadows.then_some((px, py));

@@ -1,5 +1,8 @@
-//! Neural-network building blocks shared by every model (encoder stages,
-//! residual blocks, MLP blocks), on tch / libtorch.
+//! Neural-network building blocks (encoder stages, residual and MLP blocks)
+//! and the latent action models of METHOD.md §4 (LAPO, LAOM), on tch / libtorch.
 
 pub mod blocks;
 pub mod device;
+pub mod encoder;
+pub mod fsq;
+pub mod lapo;

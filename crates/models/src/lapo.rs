@@ -1,0 +1,223 @@
+//! LAPO (METHOD.md §4): an IDM infers a latent action from (o_t, o_{t+k});
+//! an FDM predicts o_{t+1} in pixel space from o_t and the latent; the loss
+//! is the pixel MSE. Latents may be quantized with FSQ (off by default: the
+//! paper shows quantization hurts).
+
+use tch::nn::{self, Module};
+use tch::{Kind, Reduction, Tensor};
+
+use crate::blocks::{orthogonal_linear, ResidualBlock};
+use crate::encoder::{Depth, Encoder, EncoderConfig};
+use crate::fsq::Fsq;
+
+/// Settings of a LAPO model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LapoConfig {
+    /// Channels of one stacked observation (9).
+    pub obs_channels: i64,
+    /// Image side.
+    pub image: i64,
+    /// Encoder layout, scale and residual blocks.
+    pub depth: Depth,
+    /// Channel multiplier.
+    pub encoder_scale: i64,
+    /// Residual blocks per stage.
+    pub num_res: usize,
+    /// Latent action size (ignored with FSQ: its level count is the size).
+    pub latent_dim: i64,
+    /// FSQ levels, `None` for a continuous latent.
+    pub fsq: Option<Vec<i64>>,
+}
+
+/// An upsampling stage: 2x2 transposed conv (stride 2) then residual blocks.
+#[derive(Debug)]
+struct DecoderStage {
+    up: nn::ConvTranspose2D,
+    blocks: Vec<ResidualBlock>,
+}
+
+impl Module for DecoderStage {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        self.blocks
+            .iter()
+            .fold(self.up.forward(x), |h, b| b.forward(&h))
+    }
+}
+
+/// The LAPO model.
+#[derive(Debug)]
+pub struct Lapo {
+    idm_encoder: Encoder,
+    idm_head: nn::Linear,
+    fsq: Option<Fsq>,
+    fdm_encoder: Encoder,
+    latent_proj: nn::Linear,
+    decoder: Vec<DecoderStage>,
+    out_conv: nn::Conv2D,
+    latent_dim: i64,
+}
+
+/// What one LAPO step computes.
+#[derive(Debug)]
+pub struct LapoOutput {
+    /// Latent actions `[B, latent]`.
+    pub latent: Tensor,
+    /// Predicted o_{t+1} in [-1, 1], `[B, C, H, W]`.
+    pub prediction: Tensor,
+    /// Pixel MSE to o_{t+1}.
+    pub loss: Tensor,
+}
+
+impl Lapo {
+    /// Builds the model under `vs`.
+    pub fn new(vs: &nn::Path, c: &LapoConfig) -> Result<Self, String> {
+        let fsq = c.fsq.clone().map(Fsq::new).transpose()?;
+        let latent_dim = fsq.as_ref().map_or(c.latent_dim, Fsq::dim);
+        let enc = |in_channels| EncoderConfig {
+            in_channels,
+            image: c.image,
+            depth: c.depth,
+            scale: c.encoder_scale,
+            num_res: c.num_res,
+        };
+        let idm_encoder = Encoder::new(&(vs / "idm_encoder"), enc(2 * c.obs_channels));
+        let idm_head = orthogonal_linear(&(vs / "idm_head"), idm_encoder.out_dim(), latent_dim);
+        let fdm_encoder = Encoder::new(&(vs / "fdm_encoder"), enc(c.obs_channels));
+        let latent_proj =
+            orthogonal_linear(&(vs / "latent_proj"), latent_dim, fdm_encoder.out_dim());
+        let (channels, _, _) = fdm_encoder.out_shape();
+        // Mirror the encoder: from 2C channels back up to the first stage's width.
+        let widths: Vec<i64> = c
+            .depth
+            .channels()
+            .iter()
+            .rev()
+            .map(|w| w * c.encoder_scale)
+            .collect();
+        let mut c_in = 2 * channels;
+        let decoder = widths
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| {
+                let out = widths.get(i + 1).copied().unwrap_or(w);
+                let path = vs / "decoder" / format!("stage{i}");
+                let config = nn::ConvTransposeConfig {
+                    stride: 2,
+                    ..Default::default()
+                };
+                let up = nn::conv_transpose2d(&path / "up", c_in, out, 2, config);
+                let blocks = (0..c.num_res)
+                    .map(|r| ResidualBlock::new(&(&path / format!("res{r}")), out))
+                    .collect();
+                c_in = out;
+                DecoderStage { up, blocks }
+            })
+            .collect();
+        let out_conv = nn::conv2d(vs / "out_conv", c_in, c.obs_channels, 1, Default::default());
+        Ok(Self {
+            idm_encoder,
+            idm_head,
+            fsq,
+            fdm_encoder,
+            latent_proj,
+            decoder,
+            out_conv,
+            latent_dim,
+        })
+    }
+
+    /// Latent action size.
+    pub fn latent_dim(&self) -> i64 {
+        self.latent_dim
+    }
+
+    /// The IDM: latent actions from inputs o_t and o_{t+k} (`[B, C, H, W]`, in [-1, 1]).
+    pub fn infer_latent(&self, obs: &Tensor, future: &Tensor) -> Tensor {
+        let h = self.idm_encoder.forward(&Tensor::cat(&[obs, future], 1));
+        let z = self.idm_head.forward(&h.flatten(1, -1).gelu("none"));
+        match &self.fsq {
+            Some(fsq) => fsq.quantize(&z),
+            None => z,
+        }
+    }
+
+    /// The FDM: predicted o_{t+1} from o_t and latent actions.
+    pub fn predict_next(&self, obs: &Tensor, latent: &Tensor) -> Tensor {
+        let h = self.fdm_encoder.forward(obs);
+        let (c, hh, ww) = self.fdm_encoder.out_shape();
+        let zl = self.latent_proj.forward(latent).view([-1, c, hh, ww]);
+        let x = self
+            .decoder
+            .iter()
+            .fold(Tensor::cat(&[h, zl], 1), |x, s| s.forward(&x));
+        self.out_conv.forward(&x).tanh()
+    }
+
+    /// One training step's forward pass and loss.
+    pub fn forward(&self, obs: &Tensor, next: &Tensor, future: &Tensor) -> LapoOutput {
+        let latent = self.infer_latent(obs, future);
+        let prediction = self.predict_next(obs, &latent);
+        let loss = prediction.mse_loss(next, Reduction::Mean);
+        LapoOutput {
+            latent,
+            prediction,
+            loss,
+        }
+    }
+}
+
+/// A scalar loss as f64 (for logs and tests).
+pub fn scalar(t: &Tensor) -> f64 {
+    t.to_kind(Kind::Double).double_value(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    fn config(fsq: Option<Vec<i64>>) -> LapoConfig {
+        LapoConfig {
+            obs_channels: 9,
+            image: 32,
+            depth: Depth::Shallow,
+            encoder_scale: 1,
+            num_res: 1,
+            latent_dim: 16,
+            fsq,
+        }
+    }
+
+    #[test]
+    fn shapes_and_gradients() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let lapo = Lapo::new(&vs.root(), &config(None)).unwrap();
+        let x = || Tensor::rand([3, 9, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+        let out = lapo.forward(&x(), &x(), &x());
+        assert_eq!(out.latent.size(), vec![3, 16]);
+        assert_eq!(out.prediction.size(), vec![3, 9, 32, 32]);
+        out.loss.backward();
+        // Both the IDM and the FDM learn from the pixel loss.
+        for (name, t) in vs.variables() {
+            if name.ends_with("weight") {
+                assert!(
+                    scalar(&t.grad().abs().sum(Kind::Float)) > 0.0,
+                    "no gradient for {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fsq_latents_are_quantized() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let lapo = Lapo::new(&vs.root(), &config(Some(vec![3, 3, 3]))).unwrap();
+        assert_eq!(lapo.latent_dim(), 3);
+        let x = Tensor::rand([4, 9, 32, 32], (Kind::Float, Device::Cpu));
+        let z = lapo.infer_latent(&x, &x);
+        let values: Vec<f32> = Vec::<f32>::try_from(z.flatten(0, -1)).unwrap();
+        assert!(values
+            .iter()
+            .all(|v| [-1.0f32, 0.0, 1.0].iter().any(|g| (v - g).abs() < 1e-5)));
+    }
+}

@@ -5,4 +5,5 @@ pub mod blocks;
 pub mod device;
 pub mod encoder;
 pub mod fsq;
+pub mod laom;
 pub mod lapo;

@@ -1,6 +1,7 @@
 //! Neural-network building blocks (encoder stages, residual and MLP blocks)
 //! and the latent action models of METHOD.md §4 (LAPO, LAOM), on tch / libtorch.
 
+pub mod augment;
 pub mod blocks;
 pub mod device;
 pub mod encoder;

@@ -103,7 +103,12 @@ pub struct Renderer {
 /// orientation: tracking cameras keep their orientation, so without
 /// distractions the sky is drawn once, not once per frame.
 #[derive(Debug, Default)]
-struct SkyCache(std::sync::Mutex<Option<([u32; 12], std::sync::Arc<Vec<[f32; 3]>>)>>);
+struct SkyCache(std::sync::Mutex<Option<(SkyKey, SkyPixels)>>);
+
+/// Camera orientation, field of view and image size, as bits.
+type SkyKey = [u32; 12];
+/// Sky colour per pixel centre.
+type SkyPixels = std::sync::Arc<Vec<[f32; 3]>>;
 
 impl Clone for SkyCache {
     fn clone(&self) -> Self {
@@ -169,9 +174,9 @@ impl Renderer {
 
     /// The sky through every pixel centre for the tracer's camera, from the
     /// cache when the orientation has not changed.
-    fn sky_pixels(&self, tracer: &Tracer) -> std::sync::Arc<Vec<[f32; 3]>> {
+    fn sky_pixels(&self, tracer: &Tracer) -> SkyPixels {
         let p = tracer.projector;
-        let mut key = [0u32; 12];
+        let mut key: SkyKey = [0; 12];
         for (k, v) in [p.right, p.up, p.forward]
             .iter()
             .flat_map(|v| v.to_array())

@@ -8,3 +8,5 @@ pub mod encoder;
 pub mod fsq;
 pub mod laom;
 pub mod lapo;
+pub mod optim;
+pub mod probe;

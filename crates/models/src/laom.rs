@@ -140,6 +140,11 @@ impl Laom {
         laom
     }
 
+    /// Size of a flat embedding.
+    pub fn embedding_dim(&self) -> i64 {
+        self.encoder.out_dim()
+    }
+
     /// Flat embeddings of observations `[B, C, H, W]`.
     pub fn embed(&self, obs: &Tensor) -> Tensor {
         self.encoder.forward(obs).flatten(1, -1)

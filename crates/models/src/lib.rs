@@ -10,3 +10,4 @@ pub mod laom;
 pub mod lapo;
 pub mod optim;
 pub mod probe;
+pub mod train;

@@ -169,7 +169,7 @@ impl LaomTrainer {
         if let Some(l) = labeled {
             if let Some(a) = self.model.action_loss(&l.obs, &l.future, &l.actions) {
                 action_loss = a.double_value(&[]);
-                total = total + a * self.config.supervision_coef;
+                total += a * self.config.supervision_coef;
             }
         }
         total.backward();

@@ -20,6 +20,10 @@ fn shared() -> PathBuf {
     dir
 }
 
+fn published(task: lam_env::TaskId) -> PathBuf {
+    lam_experts::published_checkpoint(&shared().join("reference/experts"), task)
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lam-collect-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -42,7 +46,7 @@ fn lam(args: &[&str]) -> String {
 }
 
 fn collect(out: &Path, extra: &[&str]) -> String {
-    let expert = shared().join("reference/experts/hopper-hop/checkpoint.pt");
+    let expert = published(lam_env::TaskId::HopperHop);
     let mut args = vec![
         "collect",
         "--task",
@@ -121,7 +125,7 @@ fn workers_shards_and_resumes_give_the_same_file() {
 fn bad_requests_are_clear_errors() {
     let dir = scratch("bad");
     let out = dir.join("x.hdf5");
-    let expert = shared().join("reference/experts/hopper-hop/checkpoint.pt");
+    let expert = published(lam_env::TaskId::HopperHop);
     let run = |args: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_lam"))
             .args(args)
@@ -146,7 +150,7 @@ fn bad_requests_are_clear_errors() {
     assert!(run(&with(&base, &["--trajectories", "0"])).contains("at least 1"));
     assert!(run(&with(&base, &["--trajectories", "2", "--shard", "5/2"])).contains("5/2"));
     assert!(run(&with(&base, &["--trajectories", "2", "--resume"])).contains("nothing to resume"));
-    let walker = shared().join("reference/experts/walker-run/checkpoint.pt");
+    let walker = published(lam_env::TaskId::WalkerRun);
     let err = run(&[
         "collect",
         "--task",

@@ -32,6 +32,17 @@ pub trait Policy: Send + Sync + std::fmt::Debug {
     fn act(&self, observation: &[f64]) -> Vec<f64>;
 }
 
+/// Where the published expert of `task` lies under `experts_dir` (the
+/// shared folder's `reference/experts`): PPO `checkpoint.pt` files, and the
+/// SAC zip for humanoid-walk.
+pub fn published_checkpoint(experts_dir: &Path, task: TaskId) -> std::path::PathBuf {
+    let dir = experts_dir.join(task.name());
+    match task {
+        TaskId::HumanoidWalk => dir.join("sac-humanoid-walk.zip"),
+        _ => dir.join("checkpoint.pt"),
+    }
+}
+
 /// Loads an expert checkpoint, telling the format from its contents:
 /// a stable-baselines3 zip (holds `policy.pth`) or a PPO state dict.
 pub fn load_expert(path: &Path) -> Result<Box<dyn Policy>, ExpertError> {

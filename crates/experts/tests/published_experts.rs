@@ -20,11 +20,7 @@ fn shared() -> PathBuf {
 }
 
 fn checkpoint(task: TaskId) -> PathBuf {
-    let dir = shared().join("reference/experts").join(task.name());
-    match task {
-        TaskId::HumanoidWalk => dir.join("sac-humanoid-walk.zip"),
-        _ => dir.join("checkpoint.pt"),
-    }
+    lam_experts::published_checkpoint(&shared().join("reference/experts"), task)
 }
 
 #[test]

@@ -152,19 +152,22 @@ impl Laom {
 
     /// Latent actions from o_t and o_{t+k}.
     pub fn infer_latent(&self, obs: &Tensor, future: &Tensor) -> Tensor {
-        let n = obs.size()[0];
-        let e = self.embed(&Tensor::cat(&[obs, future], 0));
-        let pair = Tensor::cat(&[e.narrow(0, 0, n), e.narrow(0, n, n)], 1);
-        self.idm.forward(&pair, &pair)
+        self.embed_and_infer(obs, future).1
     }
 
-    /// One training step's forward pass and latent loss.
-    pub fn forward(&self, obs: &Tensor, next: &Tensor, future: &Tensor) -> LaomOutput {
+    /// e_t and the latent action, embedding o_t and o_{t+k} in one pass.
+    fn embed_and_infer(&self, obs: &Tensor, future: &Tensor) -> (Tensor, Tensor) {
         let n = obs.size()[0];
         let e = self.embed(&Tensor::cat(&[obs, future], 0));
         let (e_t, e_k) = (e.narrow(0, 0, n), e.narrow(0, n, n));
         let pair = Tensor::cat(&[&e_t, &e_k], 1);
         let latent = self.idm.forward(&pair, &pair);
+        (e_t, latent)
+    }
+
+    /// One training step's forward pass and latent loss.
+    pub fn forward(&self, obs: &Tensor, next: &Tensor, future: &Tensor) -> LaomOutput {
+        let (e_t, latent) = self.embed_and_infer(obs, future);
         // The FDM sees e_t without gradient; the target comes from the EMA encoder.
         let predicted = self.fdm.forward(&e_t.detach(), &latent);
         let target = tch::no_grad(|| self.target.forward(next).flatten(1, -1));

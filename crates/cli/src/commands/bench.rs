@@ -298,11 +298,7 @@ fn published_expert(task: TaskId) -> std::path::PathBuf {
     let shared = std::env::var_os("LAM_SHARED_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| "../shared".into());
-    let dir = shared.join("reference/experts").join(task.name());
-    match task {
-        TaskId::HumanoidWalk => dir.join("sac-humanoid-walk.zip"),
-        _ => dir.join("checkpoint.pt"),
-    }
+    lam_experts::published_checkpoint(&shared.join("reference/experts"), task)
 }
 
 /// A fresh temporary folder for benchmark files.

@@ -1,7 +1,6 @@
 //! `lam`: latent action models from video with distractors — the command line.
 
 mod commands;
-mod files;
 mod progress;
 
 use clap::{Parser, Subcommand};

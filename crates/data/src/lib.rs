@@ -3,6 +3,7 @@
 //! finished atomically), reading and checking files from any writer,
 //! labeled subsets and merging of shards.
 
+pub mod atomic;
 mod attrs;
 pub mod error;
 pub mod layout;

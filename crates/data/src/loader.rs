@@ -54,6 +54,10 @@ pub struct LoaderConfig {
     pub prefetch_threads: usize,
     /// Batches built ahead at most.
     pub prefetch_depth: usize,
+    /// Batches to pass over before the first one returned, so a resumed run
+    /// sees the batches an uninterrupted run would have (cheap: only the
+    /// sampling is replayed, nothing is read).
+    pub skip_batches: u64,
 }
 
 impl Default for LoaderConfig {
@@ -65,6 +69,7 @@ impl Default for LoaderConfig {
             mode: LoaderMode::InMemory,
             prefetch_threads: 2,
             prefetch_depth: 4,
+            skip_batches: 0,
         }
     }
 }
@@ -382,11 +387,14 @@ impl Loader {
                 (chunk_steps, cache_bytes)
             }
         };
-        let sampler = Sampler::new(&lengths, config.max_offset, config.seed);
+        let mut sampler = Sampler::new(&lengths, config.max_offset, config.seed);
         if sampler.positions.is_empty() {
             return Err(bad(
                 "no trajectory has two steps or more: nothing to sample".into(),
             ));
+        }
+        for _ in 0..config.skip_batches {
+            sampler.plan(config.batch_size);
         }
         let store = Arc::new(Store {
             reader: Mutex::new(reader),

@@ -186,3 +186,30 @@ fn bad_loader_settings_are_errors() {
     assert!(err.contains("batch_size"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn skipping_batches_resumes_the_same_stream() {
+    let dir = scratch("skip");
+    let path = dataset(&dir, &[40, 33, 17]);
+    let base = LoaderConfig {
+        batch_size: 8,
+        max_offset: 5,
+        seed: 3,
+        ..LoaderConfig::default()
+    };
+    let mut whole = Loader::open(&path, base.clone()).unwrap();
+    let first: Vec<Batch> = (0..25).map(|_| whole.next_batch().unwrap()).collect();
+    // 25 batches of 8 cross an epoch boundary (75 samples per epoch).
+    let mut resumed = Loader::open(
+        &path,
+        LoaderConfig {
+            skip_batches: 13,
+            ..base
+        },
+    )
+    .unwrap();
+    for (i, expected) in first.iter().enumerate().skip(13) {
+        assert_eq!(&resumed.next_batch().unwrap(), expected, "batch {i}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -127,6 +127,48 @@ impl Module for MlpBlock {
     }
 }
 
+/// An MLP head whose every block is re-conditioned on `cond`:
+/// h ← Block(Linear(concat(h, cond))).
+#[derive(Debug)]
+pub struct ConditionedHead {
+    input: nn::Linear,
+    mixes: Vec<nn::Linear>,
+    blocks: Vec<MlpBlock>,
+    output: nn::Linear,
+}
+
+impl ConditionedHead {
+    /// A head from `d_in` inputs (conditioned on `d_cond` values) to `d_out`.
+    pub fn new(
+        vs: &nn::Path,
+        d_in: i64,
+        d_cond: i64,
+        width: i64,
+        blocks: usize,
+        d_out: i64,
+    ) -> Self {
+        Self {
+            input: orthogonal_linear(&(vs / "input"), d_in, width),
+            mixes: (0..blocks)
+                .map(|i| orthogonal_linear(&(vs / format!("mix{i}")), width + d_cond, width))
+                .collect(),
+            blocks: (0..blocks)
+                .map(|i| MlpBlock::new(&(vs / format!("block{i}")), width))
+                .collect(),
+            output: orthogonal_linear(&(vs / "output"), width, d_out),
+        }
+    }
+
+    /// The head on `x`, conditioned on `cond` at every block.
+    pub fn forward(&self, x: &Tensor, cond: &Tensor) -> Tensor {
+        let mut h = self.input.forward(x);
+        for (mix, block) in self.mixes.iter().zip(&self.blocks) {
+            h = block.forward(&mix.forward(&Tensor::cat(&[&h, cond], 1)));
+        }
+        self.output.forward(&h)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

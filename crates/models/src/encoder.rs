@@ -8,7 +8,8 @@ use tch::Tensor;
 use crate::blocks::EncoderStage;
 
 /// Channel layouts of the paper.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Depth {
     /// (16, 32, 32).
     Shallow,

@@ -7,7 +7,7 @@
 use tch::nn::{self, Module};
 use tch::{Reduction, Tensor};
 
-use crate::blocks::{orthogonal_linear, MlpBlock};
+use crate::blocks::{orthogonal_linear, ConditionedHead};
 use crate::encoder::{Depth, Encoder, EncoderConfig};
 
 /// Settings of a LAOM model.
@@ -33,39 +33,6 @@ pub struct LaomConfig {
     pub tau: f64,
     /// Action size for the supervised head (`None`: no supervision).
     pub action_dim: Option<i64>,
-}
-
-/// An MLP head whose every block is re-conditioned on `cond`:
-/// h ← Block(Linear(concat(h, cond))).
-#[derive(Debug)]
-struct ConditionedHead {
-    input: nn::Linear,
-    mixes: Vec<nn::Linear>,
-    blocks: Vec<MlpBlock>,
-    output: nn::Linear,
-}
-
-impl ConditionedHead {
-    fn new(vs: &nn::Path, d_in: i64, d_cond: i64, width: i64, blocks: usize, d_out: i64) -> Self {
-        Self {
-            input: orthogonal_linear(&(vs / "input"), d_in, width),
-            mixes: (0..blocks)
-                .map(|i| orthogonal_linear(&(vs / format!("mix{i}")), width + d_cond, width))
-                .collect(),
-            blocks: (0..blocks)
-                .map(|i| MlpBlock::new(&(vs / format!("block{i}")), width))
-                .collect(),
-            output: orthogonal_linear(&(vs / "output"), width, d_out),
-        }
-    }
-
-    fn forward(&self, x: &Tensor, cond: &Tensor) -> Tensor {
-        let mut h = self.input.forward(x);
-        for (mix, block) in self.mixes.iter().zip(&self.blocks) {
-            h = block.forward(&mix.forward(&Tensor::cat(&[&h, cond], 1)));
-        }
-        self.output.forward(&h)
-    }
 }
 
 /// The LAOM model. Its EMA target encoder lives in a separate var store
@@ -138,6 +105,11 @@ impl Laom {
         };
         laom.copy_target(store, 1.0);
         laom
+    }
+
+    /// Latent action size.
+    pub fn latent_dim(&self) -> i64 {
+        self.config.latent_dim
     }
 
     /// Size of a flat embedding.

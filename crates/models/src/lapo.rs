@@ -131,6 +131,16 @@ impl Lapo {
         self.latent_dim
     }
 
+    /// The FDM encoder's flat embedding of observations (for the state probe).
+    pub fn embed(&self, obs: &Tensor) -> Tensor {
+        self.fdm_encoder.forward(obs).flatten(1, -1)
+    }
+
+    /// Size of [`Lapo::embed`].
+    pub fn embedding_dim(&self) -> i64 {
+        self.fdm_encoder.out_dim()
+    }
+
     /// The IDM: latent actions from inputs o_t and o_{t+k} (`[B, C, H, W]`, in [-1, 1]).
     pub fn infer_latent(&self, obs: &Tensor, future: &Tensor) -> Tensor {
         let h = self.idm_encoder.forward(&Tensor::cat(&[obs, future], 1));

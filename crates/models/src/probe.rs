@@ -2,6 +2,8 @@
 //! embeddings) to true actions (or states), trained alongside the model
 //! with its own Adam. Probes never send gradients into the model.
 
+use std::collections::BTreeMap;
+
 use tch::nn::{self, Module};
 use tch::{Device, Reduction, Tensor};
 
@@ -55,6 +57,32 @@ impl LinearProbe {
     /// The probe's variables (for checkpoints).
     pub fn store(&self) -> &nn::VarStore {
         &self.vs
+    }
+
+    /// Weights (`var.NAME`) and optimizer state (`adam.NAME`) to save.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let vars = self
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(n, t)| (format!("var.{n}"), t));
+        let adam = self
+            .adam
+            .state()
+            .into_iter()
+            .map(|(n, t)| (format!("adam.{n}"), t));
+        vars.chain(adam).collect()
+    }
+
+    /// Restores what [`LinearProbe::state`] saved (names under `prefix`).
+    pub fn load_state(
+        &mut self,
+        saved: &BTreeMap<String, Tensor>,
+        prefix: &str,
+    ) -> Result<(), String> {
+        crate::checkpoint::restore(&self.vs.variables(), &format!("{prefix}var."), saved)?;
+        self.adam
+            .load_state(&crate::checkpoint::under(saved, &format!("{prefix}adam.")))
     }
 }
 

@@ -1,14 +1,29 @@
-//! One training step of LAOM (optionally with supervision) and its probes:
-//! Adam with warm-up and linear decay, optional gradient clipping, the EMA
-//! target update, and the linear probes (latent → action, embedding →
-//! state) on detached tensors.
+//! One training step of any method (LAPO, LAOM ± supervision, IDM, BC) with
+//! Adam (warm-up then linear decay), optional gradient clipping, LAOM's EMA
+//! target update and the linear probes (latent → action, embedding → state)
+//! on detached tensors; plus saving and restoring all of it.
 
-use tch::{nn, Device, Kind, Tensor};
+use std::collections::BTreeMap;
+use std::path::Path;
 
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Reduction, Tensor};
+
+use crate::actor::Actor;
 use crate::augment::{augment, AugmentConfig};
+use crate::checkpoint::{self, CheckpointError};
+use crate::config::{Method, Precision, RunConfig};
+use crate::encoder::EncoderConfig;
+use crate::idm::Idm;
 use crate::laom::{Laom, LaomConfig};
+use crate::lapo::{Lapo, LapoConfig};
 use crate::optim::{learning_rate, Adam};
 use crate::probe::LinearProbe;
+
+/// Channels of one stacked observation (3 RGB frames).
+pub const OBS_CHANNELS: i64 = 9;
 
 /// A batch on the device: stacked frames as floats in [-1, 1] `[B, C, H, W]`.
 #[derive(Debug)]
@@ -27,67 +42,64 @@ pub struct TrainBatch {
 
 impl TrainBatch {
     /// From the loader's layout: uint8 stacks `[B, H, W, C]`, f32 rows.
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_raw(
-        obs: &[u8],
-        next: &[u8],
-        future: &[u8],
-        actions: &[f32],
-        states: &[f32],
-        batch: i64,
-        (h, w, c): (i64, i64, i64),
+    pub fn from_loader(
+        b: &lam_data::loader::Batch,
+        (h, w): (usize, usize),
         device: Device,
     ) -> Self {
+        let n = b.offsets.len() as i64;
         let frames = |v: &[u8]| {
             crate::encoder::to_input(
                 &Tensor::from_slice(v)
-                    .view([batch, h, w, c])
+                    .view([n, h as i64, w as i64, OBS_CHANNELS])
                     .to_device(device),
             )
         };
         Self {
-            obs: frames(obs),
-            next: frames(next),
-            future: frames(future),
-            actions: Tensor::from_slice(actions)
-                .view([batch, -1])
+            obs: frames(&b.obs),
+            next: frames(&b.next_obs),
+            future: frames(&b.future_obs),
+            actions: Tensor::from_slice(&b.actions)
+                .view([n, -1])
                 .to_device(device),
-            states: Tensor::from_slice(states)
-                .view([batch, -1])
+            states: Tensor::from_slice(&b.states)
+                .view([n, -1])
                 .to_device(device),
         }
     }
+
+    /// Samples in the batch.
+    pub fn len(&self) -> i64 {
+        self.obs.size()[0]
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
-/// Optimisation settings.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainConfig {
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Warm-up steps.
-    pub warmup: usize,
-    /// Total steps (the decay reaches 0 there).
-    pub total: usize,
-    /// Gradient-norm clip.
-    pub grad_clip: Option<f64>,
-    /// Weight of the supervised action loss.
-    pub supervision_coef: f64,
-    /// Augment the frames.
-    pub augment: Option<AugmentConfig>,
-    /// Learning rate of the probes.
-    pub probe_lr: f64,
+/// Sizes the data fixes: image side and action / state widths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataShape {
+    /// Image side in pixels (square frames).
+    pub image: i64,
+    /// Values per action.
+    pub action_dim: i64,
+    /// Values per proprioceptive state.
+    pub state_dim: i64,
 }
 
 /// What one step measured.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StepMetrics {
-    /// Latent (FDM) loss.
+    /// The method's own loss (pixel MSE, latent MSE or action MSE).
     pub loss: f64,
-    /// Supervised action loss (0 without labels).
-    pub action_loss: f64,
-    /// Latent → action probe MSE (before its update).
-    pub action_probe: f64,
-    /// Embedding → state probe MSE (before its update).
+    /// Supervised action loss of LAOM + supervision.
+    pub action_loss: Option<f64>,
+    /// Latent → action probe MSE on this batch, before its update.
+    pub action_probe: Option<f64>,
+    /// Embedding → state probe MSE on this batch, before its update.
     pub state_probe: f64,
     /// Learning rate used.
     pub lr: f64,
@@ -95,49 +107,206 @@ pub struct StepMetrics {
     pub grad_norm: f64,
 }
 
-/// LAOM with its optimizer and probes.
-#[derive(Debug)]
-pub struct LaomTrainer {
-    /// The model's variables.
-    pub vs: nn::VarStore,
-    /// The model.
-    pub model: Laom,
-    adam: Adam,
-    /// Latent → action probe.
-    pub action_probe: LinearProbe,
-    /// Embedding → state probe.
-    pub state_probe: LinearProbe,
-    config: TrainConfig,
-    step: usize,
-    rng: rand_chacha::ChaCha8Rng,
+impl StepMetrics {
+    /// Whether every loss is a finite number.
+    pub fn is_finite(&self) -> bool {
+        self.loss.is_finite()
+            && self.action_loss.is_none_or(f64::is_finite)
+            && self.grad_norm.is_finite()
+    }
 }
 
-impl LaomTrainer {
-    /// A fresh model (seeded) for actions of `action_dim` and states of `state_dim`.
-    pub fn new(
-        model: &LaomConfig,
-        config: TrainConfig,
-        action_dim: i64,
-        state_dim: i64,
-        seed: u64,
-        device: Device,
-    ) -> Self {
-        use rand::SeedableRng;
-        tch::manual_seed(seed as i64);
-        let vs = nn::VarStore::new(device);
-        let laom = Laom::new(&vs, model);
-        let adam = Adam::new(&vs);
-        let emb = laom.embedding_dim();
-        Self {
-            action_probe: LinearProbe::new(model.latent_dim, action_dim, config.probe_lr, device),
-            state_probe: LinearProbe::new(emb, state_dim, config.probe_lr, device),
-            vs,
-            model: laom,
-            adam,
-            config,
-            step: 0,
-            rng: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+/// Held-out measurements.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct EvalMetrics {
+    /// The method's loss on held-out batches.
+    pub loss: f64,
+    /// Latent → action probe MSE (latent methods); for IDM and BC, the
+    /// model's own action MSE.
+    pub action_mse: f64,
+    /// Embedding → state probe MSE.
+    pub state_probe: f64,
+}
+
+/// The model a run trains.
+#[derive(Debug)]
+pub enum Model {
+    /// LAPO.
+    Lapo(Lapo),
+    /// LAOM (± supervision).
+    Laom(Laom),
+    /// IDM baseline.
+    Idm(Idm),
+    /// BC baseline.
+    Bc(Actor),
+}
+
+impl Model {
+    fn new(vs: &nn::VarStore, c: &RunConfig, shape: DataShape) -> Result<Self, String> {
+        let m = &c.model;
+        let encoder = EncoderConfig {
+            in_channels: OBS_CHANNELS,
+            image: shape.image,
+            depth: m.depth,
+            scale: m.encoder_scale,
+            num_res: m.num_res,
+        };
+        Ok(match c.method {
+            Method::Lapo => Model::Lapo(Lapo::new(
+                &vs.root(),
+                &LapoConfig {
+                    obs_channels: OBS_CHANNELS,
+                    image: shape.image,
+                    depth: m.depth,
+                    encoder_scale: m.encoder_scale,
+                    num_res: m.num_res,
+                    latent_dim: m.latent_dim,
+                    fsq: (!m.fsq_levels.is_empty()).then(|| m.fsq_levels.clone()),
+                },
+            )?),
+            Method::Laom => Model::Laom(Laom::new(
+                vs,
+                &LaomConfig {
+                    obs_channels: OBS_CHANNELS,
+                    image: shape.image,
+                    depth: m.depth,
+                    encoder_scale: m.encoder_scale,
+                    num_res: m.num_res,
+                    latent_dim: m.latent_dim,
+                    head_width: m.head_width,
+                    head_blocks: m.head_blocks,
+                    tau: m.tau,
+                    action_dim: (c.train.supervision_coef > 0.0).then_some(shape.action_dim),
+                },
+            )),
+            Method::Idm => Model::Idm(Idm::new(
+                &vs.root(),
+                encoder,
+                m.head_width,
+                m.head_blocks,
+                shape.action_dim,
+            )),
+            Method::Bc => Model::Bc(Actor::new(&vs.root(), encoder, shape.action_dim)),
+        })
+    }
+
+    /// Size of the latent actions (None for IDM and BC).
+    pub fn latent_dim(&self) -> Option<i64> {
+        match self {
+            Model::Lapo(m) => Some(m.latent_dim()),
+            Model::Laom(m) => Some(m.latent_dim()),
+            Model::Idm(_) | Model::Bc(_) => None,
         }
+    }
+
+    /// Size of the observation embedding.
+    pub fn embedding_dim(&self) -> i64 {
+        match self {
+            Model::Lapo(m) => m.embedding_dim(),
+            Model::Laom(m) => m.embedding_dim(),
+            Model::Idm(m) => m.embedding_dim(),
+            Model::Bc(m) => m.embedding_dim(),
+        }
+    }
+
+    /// Latent actions from o_t and o_{t+k} (None for IDM and BC).
+    pub fn latent(&self, obs: &Tensor, future: &Tensor) -> Option<Tensor> {
+        match self {
+            Model::Lapo(m) => Some(m.infer_latent(obs, future)),
+            Model::Laom(m) => Some(m.infer_latent(obs, future)),
+            Model::Idm(_) | Model::Bc(_) => None,
+        }
+    }
+
+    /// The observation embedding the state probe reads.
+    pub fn embed(&self, obs: &Tensor) -> Tensor {
+        match self {
+            Model::Lapo(m) => m.embed(obs),
+            Model::Laom(m) => m.embed(obs),
+            Model::Idm(m) => m.embed(obs),
+            Model::Bc(m) => m.embed(obs),
+        }
+    }
+
+    /// Predicted actions (IDM from (o_t, o_{t+1}), BC from o_t; None for LAMs).
+    pub fn actions(&self, obs: &Tensor, next: &Tensor) -> Option<Tensor> {
+        match self {
+            Model::Idm(m) => Some(m.predict(obs, next)),
+            Model::Bc(m) => Some(m.forward(obs)),
+            Model::Lapo(_) | Model::Laom(_) => None,
+        }
+    }
+
+    /// The method's loss on (possibly augmented) frames, and the latent it used.
+    fn loss(
+        &self,
+        obs: &Tensor,
+        next: &Tensor,
+        future: &Tensor,
+        actions: &Tensor,
+    ) -> (Tensor, Option<Tensor>) {
+        match self {
+            Model::Lapo(m) => {
+                let out = m.forward(obs, next, future);
+                (out.loss, Some(out.latent))
+            }
+            Model::Laom(m) => {
+                let out = m.forward(obs, next, future);
+                (out.loss, Some(out.latent))
+            }
+            Model::Idm(m) => (
+                m.predict(obs, next).mse_loss(actions, Reduction::Mean),
+                None,
+            ),
+            Model::Bc(m) => (m.forward(obs).mse_loss(actions, Reduction::Mean), None),
+        }
+    }
+}
+
+/// A model with its optimizer, probes and the state needed to resume.
+#[derive(Debug)]
+pub struct Trainer {
+    /// The run's settings.
+    pub config: RunConfig,
+    /// The data sizes the model was built for.
+    pub shape: DataShape,
+    /// Trainable variables.
+    pub vs: nn::VarStore,
+    /// The model.
+    pub model: Model,
+    adam: Adam,
+    /// Latent → action probe (latent methods only).
+    pub action_probe: Option<LinearProbe>,
+    /// Embedding → state probe.
+    pub state_probe: LinearProbe,
+    autocast: bool,
+    step: usize,
+    rng: ChaCha8Rng,
+}
+
+impl Trainer {
+    /// A fresh, seeded trainer for data of `shape`.
+    pub fn new(config: &RunConfig, shape: DataShape, device: Device) -> Result<Self, String> {
+        config.validate()?;
+        tch::manual_seed(config.seed as i64);
+        let vs = nn::VarStore::new(device);
+        let model = Model::new(&vs, config, shape)?;
+        let adam = Adam::new(&vs);
+        let probe_lr = config.train.probe_lr;
+        Ok(Self {
+            action_probe: model
+                .latent_dim()
+                .map(|d| LinearProbe::new(d, shape.action_dim, probe_lr, device)),
+            state_probe: LinearProbe::new(model.embedding_dim(), shape.state_dim, probe_lr, device),
+            autocast: config.train.precision == Precision::Bf16 && device.is_cuda(),
+            vs,
+            model,
+            adam,
+            config: config.clone(),
+            shape,
+            step: 0,
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+        })
     }
 
     /// Steps taken.
@@ -145,63 +314,201 @@ impl LaomTrainer {
         self.step
     }
 
+    /// Whether the passes run under bf16 autocast (bf16 asked for, on CUDA).
+    pub fn uses_autocast(&self) -> bool {
+        self.autocast
+    }
+
+    /// Trainable parameters of the model.
+    pub fn parameter_count(&self) -> i64 {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(Tensor::numel)
+            .sum::<usize>() as i64
+    }
+
     /// One update on `batch` (and `labeled`, for supervision).
     pub fn step(&mut self, batch: &TrainBatch, labeled: Option<&TrainBatch>) -> StepMetrics {
-        let lr = learning_rate(
-            self.step,
-            self.config.warmup,
-            self.config.total,
-            self.config.lr,
-        );
-        let view = |x: &Tensor, rng: &mut rand_chacha::ChaCha8Rng| match &self.config.augment {
-            Some(a) => augment(x, a, rng),
+        let t = &self.config.train;
+        let lr = learning_rate(self.step, t.warmup_steps, t.steps, t.lr);
+        let aug = t.augment.then(AugmentConfig::default);
+        let mut view = |x: &Tensor| match &aug {
+            Some(a) => augment(x, a, &mut self.rng),
             None => x.shallow_clone(),
         };
-        let (obs, next, future) = (
-            view(&batch.obs, &mut self.rng),
-            view(&batch.next, &mut self.rng),
-            view(&batch.future, &mut self.rng),
-        );
+        let (obs, next, future) = (view(&batch.obs), view(&batch.next), view(&batch.future));
         self.adam.zero_grad();
-        let out = self.model.forward(&obs, &next, &future);
-        let mut total = out.loss.shallow_clone();
-        let mut action_loss = 0.0;
-        if let Some(l) = labeled {
-            if let Some(a) = self.model.action_loss(&l.obs, &l.future, &l.actions) {
-                action_loss = a.double_value(&[]);
-                total += a * self.config.supervision_coef;
-            }
-        }
-        total.backward();
-        let grad_norm = self.adam.clip_grad_norm(self.config.grad_clip);
-        self.adam.step(lr);
-        self.model.update_target(&self.vs);
-        // Probes on the un-augmented batch, detached.
-        let (latent, embedding) = tch::no_grad(|| {
-            let l = self.model.infer_latent(&batch.obs, &batch.future);
-            let e = self.model.embed(&batch.obs);
-            (l, e)
+        let (model, coef) = (&self.model, t.supervision_coef);
+        let (loss, latent, action_loss) = tch::autocast(self.autocast, || {
+            let (loss, latent) = model.loss(&obs, &next, &future, &batch.actions);
+            let action_loss = match (model, labeled) {
+                (Model::Laom(m), Some(l)) if coef > 0.0 => {
+                    m.action_loss(&l.obs, &l.future, &l.actions)
+                }
+                _ => None,
+            };
+            (
+                loss.to_kind(Kind::Float),
+                latent,
+                action_loss.map(|a| a.to_kind(Kind::Float)),
+            )
         });
-        let action_probe = self.action_probe.step(&latent, &batch.actions);
-        let state_probe = self.state_probe.step(&embedding, &batch.states);
+        let total = match &action_loss {
+            Some(a) => &loss + a * coef,
+            None => loss.shallow_clone(),
+        };
+        total.backward();
+        let grad_norm = self
+            .adam
+            .clip_grad_norm((t.grad_clip > 0.0).then_some(t.grad_clip));
+        self.adam.step(lr);
+        if let Model::Laom(m) = &mut self.model {
+            m.update_target(&self.vs);
+        }
+        // Probes read the un-augmented batch, detached; without
+        // augmentation the step's own latent serves.
+        let augmented = aug.is_some();
+        let (latent, embedding) = tch::no_grad(|| {
+            let latent = match latent {
+                Some(l) if !augmented => Some(l.detach()),
+                _ => self.model.latent(&batch.obs, &batch.future),
+            };
+            (latent, self.model.embed(&batch.obs))
+        });
+        let action_probe = match (&mut self.action_probe, latent) {
+            (Some(p), Some(l)) => Some(p.step(&l.to_kind(Kind::Float), &batch.actions)),
+            _ => None,
+        };
+        let state_probe = self
+            .state_probe
+            .step(&embedding.to_kind(Kind::Float), &batch.states);
         self.step += 1;
         StepMetrics {
-            loss: out.loss.to_kind(Kind::Double).double_value(&[]),
-            action_loss,
+            loss: loss.double_value(&[]),
+            action_loss: action_loss.map(|a| a.double_value(&[])),
             action_probe,
             state_probe,
             lr,
             grad_norm,
         }
     }
+
+    /// Losses and probe errors on held-out batches (no learning).
+    pub fn evaluate(&self, batches: &[TrainBatch]) -> EvalMetrics {
+        let n = batches.len().max(1) as f64;
+        let mut sum = EvalMetrics {
+            loss: 0.0,
+            action_mse: 0.0,
+            state_probe: 0.0,
+        };
+        tch::no_grad(|| {
+            for b in batches {
+                let (loss, latent) = self.model.loss(&b.obs, &b.next, &b.future, &b.actions);
+                sum.loss += loss.double_value(&[]);
+                sum.action_mse += match (&self.action_probe, latent) {
+                    (Some(p), Some(l)) => p.mse(&l, &b.actions),
+                    _ => loss.double_value(&[]),
+                };
+                sum.state_probe += self.state_probe.mse(&self.model.embed(&b.obs), &b.states);
+            }
+        });
+        EvalMetrics {
+            loss: sum.loss / n,
+            action_mse: sum.action_mse / n,
+            state_probe: sum.state_probe / n,
+        }
+    }
+
+    /// Writes everything needed to resume to `path` (atomically).
+    pub fn save(
+        &self,
+        path: &Path,
+        extra: &BTreeMap<String, String>,
+    ) -> Result<(), CheckpointError> {
+        let mut tensors: Vec<(String, Tensor)> = Vec::new();
+        fn prefixed(
+            p: &'static str,
+            v: Vec<(String, Tensor)>,
+        ) -> impl Iterator<Item = (String, Tensor)> {
+            v.into_iter().map(move |(n, t)| (format!("{p}{n}"), t))
+        }
+        tensors.extend(prefixed(
+            "model.",
+            self.vs.variables().into_iter().collect(),
+        ));
+        if let Model::Laom(m) = &self.model {
+            tensors.extend(prefixed(
+                "target.",
+                m.target_store().variables().into_iter().collect(),
+            ));
+        }
+        tensors.extend(prefixed("adam.", self.adam.state()));
+        if let Some(p) = &self.action_probe {
+            tensors.extend(prefixed("action_probe.", p.state()));
+        }
+        tensors.extend(prefixed("state_probe.", self.state_probe.state()));
+        let mut meta = extra.clone();
+        meta.insert("config".into(), self.config.to_toml());
+        meta.insert("step".into(), self.step.to_string());
+        meta.insert("rng_word_pos".into(), self.rng.get_word_pos().to_string());
+        meta.insert("image".into(), self.shape.image.to_string());
+        meta.insert("action_dim".into(), self.shape.action_dim.to_string());
+        meta.insert("state_dim".into(), self.shape.state_dim.to_string());
+        checkpoint::save(path, &tensors, &meta)
+    }
+
+    /// Rebuilds a trainer from a checkpoint written by [`Trainer::save`].
+    pub fn load(
+        path: &Path,
+        device: Device,
+    ) -> Result<(Self, BTreeMap<String, String>), CheckpointError> {
+        let l = checkpoint::load(path)?;
+        let invalid = |message: String| CheckpointError::Invalid {
+            file: path.display().to_string(),
+            message,
+        };
+        let number = |key: &str| -> Result<i64, CheckpointError> {
+            l.meta(path, key)?
+                .parse()
+                .map_err(|_| invalid(format!("metadata {key:?} is not a number")))
+        };
+        let config = RunConfig::from_toml(l.meta(path, "config")?, "the checkpoint's config")
+            .map_err(invalid)?;
+        let shape = DataShape {
+            image: number("image")?,
+            action_dim: number("action_dim")?,
+            state_dim: number("state_dim")?,
+        };
+        let mut t = Self::new(&config, shape, device).map_err(invalid)?;
+        let s = &l.tensors;
+        checkpoint::restore(&t.vs.variables(), "model.", s).map_err(invalid)?;
+        if let Model::Laom(m) = &t.model {
+            checkpoint::restore(&m.target_store().variables(), "target.", s).map_err(invalid)?;
+        }
+        t.adam
+            .load_state(&checkpoint::under(s, "adam."))
+            .map_err(invalid)?;
+        if let Some(p) = &mut t.action_probe {
+            p.load_state(s, "action_probe.").map_err(invalid)?;
+        }
+        t.state_probe
+            .load_state(s, "state_probe.")
+            .map_err(invalid)?;
+        t.step = number("step")? as usize;
+        let pos: u128 = l
+            .meta(path, "rng_word_pos")?
+            .parse()
+            .map_err(|_| invalid("metadata \"rng_word_pos\" is not a number".into()))?;
+        t.rng.set_word_pos(pos);
+        Ok((t, l.metadata))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::Depth;
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
+    use rand::Rng;
 
     const SIDE: i64 = 16;
 
@@ -243,43 +550,30 @@ mod tests {
         }
     }
 
-    fn trainer(lr: f64, supervision: f64) -> LaomTrainer {
-        let model = LaomConfig {
-            obs_channels: 9,
-            image: SIDE,
-            depth: Depth::Shallow,
-            encoder_scale: 1,
-            num_res: 1,
-            latent_dim: 16,
-            head_width: 64,
-            head_blocks: 1,
-            tau: 0.01,
-            action_dim: (supervision > 0.0).then_some(2),
-        };
-        let config = TrainConfig {
-            lr,
-            warmup: 10,
-            total: 300,
-            grad_clip: Some(10.0),
-            supervision_coef: supervision,
-            augment: None,
-            probe_lr: 3e-3,
-        };
-        LaomTrainer::new(&model, config, 2, 2, 0, Device::Cpu)
+    const SHAPE: DataShape = DataShape {
+        image: SIDE,
+        action_dim: 2,
+        state_dim: 2,
+    };
+
+    fn config(preset: &str, sets: &[&str]) -> RunConfig {
+        let mut sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        sets.extend(["train.grad_clip=10".into(), "model.latent_dim=16".into()]);
+        RunConfig::preset(preset)
+            .unwrap()
+            .with_overrides(&sets)
+            .unwrap()
     }
 
     /// Test MSE of the best linear map (least squares, with bias) from
     /// latents to actions, fit on a training set.
-    fn linear_fit_mse(t: &LaomTrainer) -> f64 {
+    fn linear_fit_mse(t: &Trainer) -> f64 {
         let train = batch(1024, &mut ChaCha8Rng::seed_from_u64(98));
         let test = batch(256, &mut ChaCha8Rng::seed_from_u64(99));
         let features = |b: &TrainBatch| {
-            let z = tch::no_grad(|| t.model.infer_latent(&b.obs, &b.future));
+            let z = tch::no_grad(|| t.model.latent(&b.obs, &b.future).unwrap());
             Tensor::cat(
-                &[
-                    z,
-                    Tensor::ones([b.obs.size()[0], 1], (Kind::Float, Device::Cpu)),
-                ],
+                &[z, Tensor::ones([b.len(), 1], (Kind::Float, Device::Cpu))],
                 1,
             )
         };
@@ -295,15 +589,28 @@ mod tests {
         // batch each step. After training, a linear map from latents
         // recovers actions far better than from the model at initialisation,
         // the latent loss has fallen, and the online probe has improved.
-        let mut t = trainer(1e-3, 1.0);
+        let c = config(
+            "laom-labels-mini",
+            &[
+                "train.steps=300",
+                "train.warmup_steps=10",
+                "train.lr=1e-3",
+                "train.augment=false",
+                "train.supervision_coef=1",
+                "train.probe_lr=3e-3",
+                "model.head_width=64",
+            ],
+        );
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
         let at_init = linear_fit_mse(&t);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let (mut probe, mut loss) = (Vec::new(), Vec::new());
         for _ in 0..300 {
             let b = batch(32, &mut rng);
             let m = t.step(&b, Some(&b));
-            probe.push(m.action_probe);
+            probe.push(m.action_probe.unwrap());
             loss.push(m.loss);
+            assert!(m.action_loss.is_some());
         }
         let trained = linear_fit_mse(&t);
         assert!(
@@ -323,15 +630,107 @@ mod tests {
 
     #[test]
     fn a_frozen_model_keeps_its_weights() {
-        let mut t = trainer(0.0, 0.0);
-        let before = t.vs.variables()["encoder.stage0.conv.weight"].copy();
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        t.step(&batch(8, &mut rng), None);
-        let after = t.vs.variables()["encoder.stage0.conv.weight"].copy();
-        assert_eq!(
-            (after - before).abs().sum(Kind::Float).double_value(&[]),
-            0.0
-        );
+        let c = config("laom-mini", &["train.lr=1e-12", "train.augment=false"]);
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+        let name = "encoder.stage0.conv.weight";
+        let before = t.vs.variables()[name].copy();
+        t.step(&batch(8, &mut ChaCha8Rng::seed_from_u64(1)), None);
+        let after = t.vs.variables()[name].copy();
+        let moved = (after - before).abs().max().double_value(&[]);
+        assert!(moved < 1e-9, "moved by {moved}");
         assert_eq!(t.steps(), 1);
+    }
+
+    #[test]
+    fn probes_do_not_backpropagate_into_the_model() {
+        let c = config("laom-mini", &["train.augment=false"]);
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+        let b = batch(4, &mut ChaCha8Rng::seed_from_u64(2));
+        t.adam.zero_grad();
+        let latent = t.model.latent(&b.obs, &b.future).unwrap();
+        t.action_probe.as_mut().unwrap().step(&latent, &b.actions);
+        t.state_probe.step(&t.model.embed(&b.obs), &b.states);
+        for (name, v) in t.vs.variables() {
+            let g = v.grad();
+            assert!(
+                !g.defined() || g.abs().sum(Kind::Float).double_value(&[]) == 0.0,
+                "{name} got a gradient from a probe"
+            );
+        }
+    }
+
+    #[test]
+    fn every_method_trains_one_step_with_shaped_outputs() {
+        for preset in [
+            "lapo-fsq-mini",
+            "lapo-mini",
+            "lapo-latent-dim-mini",
+            "laom-mini",
+            "laom-labels-mini",
+            "idm-mini",
+            "bc-mini",
+        ] {
+            let c = config(preset, &["model.head_width=32"]);
+            let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            let b = batch(4, &mut ChaCha8Rng::seed_from_u64(3));
+            let m = t.step(&b, Some(&b));
+            assert!(m.is_finite(), "{preset}: {m:?}");
+            let emb = t.model.embed(&b.obs);
+            assert_eq!(emb.size(), vec![4, t.model.embedding_dim()], "{preset}");
+            match t.model.latent_dim() {
+                Some(d) => {
+                    assert_eq!(
+                        t.model.latent(&b.obs, &b.future).unwrap().size(),
+                        vec![4, d],
+                        "{preset}"
+                    );
+                    assert!(m.action_probe.is_some());
+                }
+                None => assert_eq!(
+                    t.model.actions(&b.obs, &b.next).unwrap().size(),
+                    vec![4, 2],
+                    "{preset}"
+                ),
+            }
+            assert_eq!(
+                m.action_loss.is_some(),
+                preset.starts_with("laom-labels"),
+                "{preset}"
+            );
+            let e = t.evaluate(&[b]);
+            assert!(e.loss.is_finite() && e.action_mse.is_finite(), "{preset}");
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_restores_identical_outputs_and_training() {
+        let dir = std::env::temp_dir().join(format!("lam-trainer-{}", std::process::id()));
+        let path = dir.join("c.safetensors");
+        for preset in ["laom-labels-mini", "lapo-mini", "bc-mini"] {
+            let c = config(preset, &["model.head_width=32"]);
+            let mut a = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(4);
+            for _ in 0..3 {
+                let b = batch(4, &mut rng);
+                a.step(&b, Some(&b));
+            }
+            a.save(&path, &BTreeMap::new()).unwrap();
+            let (mut b, _) = Trainer::load(&path, Device::Cpu).unwrap();
+            assert_eq!(b.steps(), 3);
+            let probe = batch(5, &mut ChaCha8Rng::seed_from_u64(6));
+            assert!(
+                a.model.embed(&probe.obs).equal(&b.model.embed(&probe.obs)),
+                "{preset}"
+            );
+            // The next step (augmentation draws, Adam moments, EMA, probes) matches too.
+            let next = batch(4, &mut rng);
+            let (ma, mb) = (a.step(&next, Some(&next)), b.step(&next, Some(&next)));
+            assert_eq!(ma, mb, "{preset}");
+            assert!(
+                a.model.embed(&probe.obs).equal(&b.model.embed(&probe.obs)),
+                "{preset}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

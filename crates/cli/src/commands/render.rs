@@ -12,8 +12,8 @@ use lam_env::render::{RenderConfig, Renderer};
 use lam_env::{Environment, PixelEnv, TaskId};
 
 use super::distractions::DistractionArgs;
-use crate::files::write_atomic;
 use crate::progress;
+use lam_data::atomic::write_atomic;
 
 /// Arguments of `lam render`.
 #[derive(Debug, Args)]

@@ -368,7 +368,7 @@ impl RunConfig {
                 t.warmup_steps, t.steps
             ));
         }
-        if !(t.lr > 0.0 && t.lr.is_finite()) || !(t.probe_lr > 0.0 && t.probe_lr.is_finite()) {
+        if !(t.lr > 0.0 && t.lr.is_finite() && t.probe_lr > 0.0 && t.probe_lr.is_finite()) {
             return Err("train.lr and train.probe_lr must be positive".into());
         }
         if !(t.grad_clip >= 0.0 && t.supervision_coef >= 0.0) {

@@ -14,4 +14,5 @@ pub mod laom;
 pub mod lapo;
 pub mod optim;
 pub mod probe;
+pub mod run;
 pub mod train;

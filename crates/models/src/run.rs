@@ -1,0 +1,472 @@
+//! A whole training run in a folder: the config, checkpoints every N steps
+//! and at the end, metrics per step (JSON lines), held-out evaluations, and
+//! resuming where the last checkpoint left off with the very batches an
+//! uninterrupted run would have seen. A NaN or infinite loss stops the run
+//! and leaves the last good checkpoint in place.
+//!
+//! Folder layout: `config.toml`, `data.toml` (the files trained on),
+//! `checkpoint.safetensors`, `metrics.jsonl`, `summary.json` (at the end).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use lam_data::loader::{Loader, LoaderConfig, LoaderMode};
+use lam_data::DataError;
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+use crate::checkpoint::CheckpointError;
+use crate::config::{Method, RunConfig};
+use crate::train::{DataShape, EvalMetrics, StepMetrics, TrainBatch, Trainer};
+
+/// The files of a run folder.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    /// The folder.
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    /// The run kept in `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    /// The run's settings.
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+    /// The data files the run trains on.
+    pub fn data(&self) -> PathBuf {
+        self.root.join("data.toml")
+    }
+    /// The latest checkpoint.
+    pub fn checkpoint(&self) -> PathBuf {
+        self.root.join("checkpoint.safetensors")
+    }
+    /// One JSON object per step (and per evaluation).
+    pub fn metrics(&self) -> PathBuf {
+        self.root.join("metrics.jsonl")
+    }
+    /// Final figures.
+    pub fn summary(&self) -> PathBuf {
+        self.root.join("summary.json")
+    }
+}
+
+/// The data a run trains on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunData {
+    /// Training file (for IDM and BC: the labeled file).
+    pub data: PathBuf,
+    /// Labeled subset for supervision.
+    pub labeled: Option<PathBuf>,
+    /// Held-out file for evaluations.
+    pub eval: Option<PathBuf>,
+}
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Settings that cannot work.
+    #[error("{0}")]
+    Config(String),
+    /// A data file problem.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A checkpoint problem.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// Reading or writing a run file failed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The loss stopped being a number.
+    #[error("the loss became {value} at step {step}; stopped. {kept}")]
+    Diverged {
+        /// The step whose loss was not finite.
+        step: usize,
+        /// The offending value.
+        value: f64,
+        /// What was kept on disk.
+        kept: String,
+    },
+}
+
+fn io(file: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        file: file.to_path_buf(),
+        source,
+    }
+}
+
+/// What the caller hears about as the run goes.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// Training starts (or resumes) at `step` of `total`.
+    Started {
+        /// First step to run.
+        step: usize,
+        /// Steps in the run.
+        total: usize,
+        /// Trainable parameters.
+        parameters: i64,
+        /// Whether bf16 autocast is on.
+        autocast: bool,
+    },
+    /// A step finished.
+    Step {
+        /// Steps done.
+        step: usize,
+        /// Its measurements.
+        metrics: &'a StepMetrics,
+    },
+    /// A held-out evaluation.
+    Eval {
+        /// Steps done.
+        step: usize,
+        /// Its measurements.
+        metrics: &'a EvalMetrics,
+    },
+    /// A checkpoint was written.
+    Checkpoint {
+        /// Steps done.
+        step: usize,
+    },
+}
+
+/// The end of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// Steps done.
+    pub steps: usize,
+    /// Mean of the last (up to) 100 steps' metrics.
+    pub final_loss: f64,
+    /// Mean latent → action probe MSE of the last 100 steps.
+    pub final_action_probe: Option<f64>,
+    /// Mean state probe MSE of the last 100 steps.
+    pub final_state_probe: f64,
+    /// The last held-out evaluation.
+    pub eval: Option<EvalMetrics>,
+    /// Training samples per second over this session's steps.
+    pub samples_per_s: f64,
+    /// Trainable parameters.
+    pub parameters: i64,
+    /// The method trained.
+    pub method: Method,
+}
+
+/// One JSON line of `metrics.jsonl`.
+#[derive(Serialize)]
+struct StepLine<'a> {
+    step: usize,
+    #[serde(flatten)]
+    metrics: &'a StepMetrics,
+    samples_per_s: f64,
+    elapsed_s: f64,
+}
+
+#[derive(Serialize)]
+struct EvalLine<'a> {
+    step: usize,
+    eval: &'a EvalMetrics,
+}
+
+/// Starts a new run in `dir` with `config`, or (with `config = None`)
+/// resumes the run already there. `device` is where the model lives;
+/// `until` stops this session after that many steps (with a checkpoint),
+/// so a long run can be done in pieces.
+pub fn train(
+    dir: &RunDir,
+    config: Option<&RunConfig>,
+    data: &RunData,
+    device: Device,
+    until: Option<usize>,
+    mut on_event: impl FnMut(RunEvent),
+) -> Result<RunSummary, RunError> {
+    let shape_of = |loader: &Loader, file: &Path| -> Result<DataShape, RunError> {
+        let (h, w) = loader.frame();
+        if h != w {
+            return Err(RunError::Config(format!(
+                "{}: frames are {h}x{w}; the models take square frames",
+                file.display()
+            )));
+        }
+        let (s, a) = loader.sizes();
+        Ok(DataShape {
+            image: h as i64,
+            action_dim: a as i64,
+            state_dim: s as i64,
+        })
+    };
+    // The trainer: fresh, or from the run's checkpoint.
+    let mut trainer = match config {
+        Some(c) => {
+            if dir.checkpoint().exists() || dir.metrics().exists() {
+                return Err(RunError::Config(format!(
+                    "{} already holds a run; pass --resume to continue it, or choose another --out",
+                    dir.root.display()
+                )));
+            }
+            c.validate().map_err(RunError::Config)?;
+            write_text(&dir.config(), &c.to_toml())?;
+            write_text(
+                &dir.data(),
+                &toml::to_string(data).map_err(|e| RunError::Config(e.to_string()))?,
+            )?;
+            None
+        }
+        None if dir.checkpoint().exists() => {
+            let (t, _) = Trainer::load(&dir.checkpoint(), device)?;
+            Some(t)
+        }
+        None => None,
+    };
+    let config = match (&trainer, config) {
+        (Some(t), _) => t.config.clone(),
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            let file = dir.config();
+            let text = std::fs::read_to_string(&file).map_err(io(&file))?;
+            RunConfig::from_toml(&text, &file.display().to_string()).map_err(RunError::Config)?
+        }
+    };
+    if config.needs_labels() && data.labeled.is_none() {
+        return Err(RunError::Config(
+            "this config trains with supervision (train.supervision_coef > 0) and needs a labeled file: pass --labeled FILE".into(),
+        ));
+    }
+    let start = trainer.as_ref().map_or(0, Trainer::steps);
+    let t = &config.train;
+    let mode = if t.stream_cache_mib > 0 {
+        LoaderMode::Streaming {
+            chunk_steps: 64,
+            cache_bytes: t.stream_cache_mib << 20,
+        }
+    } else {
+        LoaderMode::InMemory
+    };
+    let loader_config = |batch_size, seed, skip| LoaderConfig {
+        batch_size,
+        max_offset: t.max_offset,
+        seed,
+        mode,
+        prefetch_threads: 2,
+        prefetch_depth: 4,
+        skip_batches: skip,
+    };
+    let mut loader = Loader::open(
+        &data.data,
+        loader_config(t.batch_size, config.seed, start as u64),
+    )?;
+    let shape = shape_of(&loader, &data.data)?;
+    let mut labeled = match (&data.labeled, config.needs_labels()) {
+        (Some(file), true) => {
+            let l = Loader::open(
+                file,
+                loader_config(t.labeled_batch_size, config.seed ^ 0x1abe1, start as u64),
+            )?;
+            let s = shape_of(&l, file)?;
+            if s != shape {
+                return Err(RunError::Config(format!(
+                    "{}: {s:?} differs from the training file {}: {shape:?}",
+                    file.display(),
+                    data.data.display()
+                )));
+            }
+            Some(l)
+        }
+        _ => None,
+    };
+    let mut trainer = match trainer.take() {
+        Some(t) => {
+            if t.shape != shape {
+                return Err(RunError::Config(format!(
+                    "{}: data sizes {shape:?} differ from those the checkpoint {} was trained on: {:?}",
+                    data.data.display(),
+                    dir.checkpoint().display(),
+                    t.shape
+                )));
+            }
+            t
+        }
+        None => Trainer::new(&config, shape, device).map_err(RunError::Config)?,
+    };
+    let eval = match &data.eval {
+        Some(file) => {
+            let mut l = Loader::open(file, loader_config(t.batch_size, 0xE7A1, 0))?;
+            let s = shape_of(&l, file)?;
+            if s != shape {
+                return Err(RunError::Config(format!(
+                    "{}: {s:?} differs from the training file: {shape:?}",
+                    file.display()
+                )));
+            }
+            let frame = l.frame();
+            let mut batches = Vec::new();
+            for _ in 0..t.eval_batches.max(1) {
+                batches.push(TrainBatch::from_loader(&l.next_batch()?, frame, device));
+            }
+            Some(batches)
+        }
+        None => None,
+    };
+    let mut metrics = MetricsFile::open(&dir.metrics(), start)?;
+    on_event(RunEvent::Started {
+        step: start,
+        total: t.steps,
+        parameters: trainer.parameter_count(),
+        autocast: trainer.uses_autocast(),
+    });
+    let frame = loader.frame();
+    let began = Instant::now();
+    let mut recent: Vec<StepMetrics> = Vec::new();
+    let mut last_eval = None;
+    let mut last_saved = (start > 0).then_some(start);
+    let save = |trainer: &Trainer, metrics: &mut MetricsFile| -> Result<(), RunError> {
+        metrics.flush()?;
+        trainer.save(&dir.checkpoint(), &BTreeMap::new())?;
+        Ok(())
+    };
+    let end = until.map_or(t.steps, |u| u.clamp(start, t.steps));
+    for step in start..end {
+        let batch = TrainBatch::from_loader(&loader.next_batch()?, frame, device);
+        let lab = match &mut labeled {
+            Some(l) => Some(TrainBatch::from_loader(&l.next_batch()?, frame, device)),
+            None => None,
+        };
+        let m = trainer.step(&batch, lab.as_ref());
+        let done = step + 1;
+        let elapsed = began.elapsed().as_secs_f64();
+        let rate = ((done - start) * t.batch_size) as f64 / elapsed.max(1e-9);
+        metrics.write(&StepLine {
+            step: done,
+            metrics: &m,
+            samples_per_s: rate,
+            elapsed_s: elapsed,
+        })?;
+        if !m.is_finite() {
+            metrics.flush()?;
+            let value = if m.loss.is_finite() {
+                m.action_loss.unwrap_or(m.grad_norm)
+            } else {
+                m.loss
+            };
+            let kept = match last_saved {
+                Some(s) => format!(
+                    "The last good checkpoint (step {s}) is kept at {}; try a lower train.lr or train.grad_clip, then --resume.",
+                    dir.checkpoint().display()
+                ),
+                None => "No checkpoint had been written yet.".to_string(),
+            };
+            return Err(RunError::Diverged {
+                step: done,
+                value,
+                kept,
+            });
+        }
+        on_event(RunEvent::Step {
+            step: done,
+            metrics: &m,
+        });
+        recent.push(m);
+        if recent.len() > 100 {
+            recent.remove(0);
+        }
+        if let Some(batches) = &eval {
+            if done % t.eval_every == 0 || done == t.steps {
+                let e = trainer.evaluate(batches);
+                metrics.write(&EvalLine {
+                    step: done,
+                    eval: &e,
+                })?;
+                on_event(RunEvent::Eval {
+                    step: done,
+                    metrics: &e,
+                });
+                last_eval = Some(e);
+            }
+        }
+        if done % t.checkpoint_every == 0 || done == end {
+            save(&trainer, &mut metrics)?;
+            last_saved = Some(done);
+            on_event(RunEvent::Checkpoint { step: done });
+        }
+    }
+    metrics.flush()?;
+    let n = recent.len().max(1) as f64;
+    let summary = RunSummary {
+        steps: trainer.steps(),
+        final_loss: recent.iter().map(|m| m.loss).sum::<f64>() / n,
+        final_action_probe: config
+            .method
+            .is_latent()
+            .then(|| recent.iter().filter_map(|m| m.action_probe).sum::<f64>() / n),
+        final_state_probe: recent.iter().map(|m| m.state_probe).sum::<f64>() / n,
+        eval: last_eval,
+        samples_per_s: ((trainer.steps() - start) * t.batch_size) as f64
+            / began.elapsed().as_secs_f64().max(1e-9),
+        parameters: trainer.parameter_count(),
+        method: config.method,
+    };
+    write_text(
+        &dir.summary(),
+        &serde_json::to_string_pretty(&summary).expect("summary serialises"),
+    )?;
+    Ok(summary)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
+    lam_data::atomic::write_bytes_atomic(path, text.as_bytes()).map_err(io(path))
+}
+
+/// `metrics.jsonl`, cut back on resume to the lines up to the checkpoint.
+struct MetricsFile {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl MetricsFile {
+    fn open(path: &Path, keep_until: usize) -> Result<Self, RunError> {
+        #[derive(Deserialize)]
+        struct Step {
+            step: usize,
+        }
+        // Lines logged after the checkpoint will be logged again.
+        let kept: Vec<String> = match std::fs::File::open(path) {
+            Ok(f) => std::io::BufReader::new(f)
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| serde_json::from_str::<Step>(l).is_ok_and(|s| s.step <= keep_until))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut text = kept.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        write_text(path, &text)?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io(path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn write(&mut self, line: &impl Serialize) -> Result<(), RunError> {
+        let text = serde_json::to_string(line).expect("metrics serialise");
+        writeln!(self.out, "{text}").map_err(io(&self.path))
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        self.out.flush().map_err(io(&self.path))
+    }
+}

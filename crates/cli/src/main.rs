@@ -28,6 +28,10 @@ enum Command {
     Data(commands::data::DataCommand),
     /// Render an episode with distractions to an animated GIF or a PNG strip.
     Render(commands::render::RenderArgs),
+    /// Train a latent action model (LAPO, LAOM, LAOM + supervision) or a baseline (IDM, BC).
+    Train(commands::train::TrainArgs),
+    /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE.
+    Probe(commands::probe::ProbeArgs),
     /// Versions of the linked libraries and where model files are found.
     Info,
 }
@@ -47,6 +51,8 @@ fn main() -> std::process::ExitCode {
         Command::Render(args) => commands::render::run(args),
         Command::Collect(args) => commands::collect::run(args),
         Command::Data(cmd) => commands::data::run(cmd),
+        Command::Train(args) => commands::train::run(args),
+        Command::Probe(args) => commands::probe::run(args),
         Command::Info => commands::info::run(),
     };
     match result {

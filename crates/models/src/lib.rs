@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod augment;
+pub mod autocast;
 pub mod blocks;
 pub mod checkpoint;
 pub mod config;

@@ -86,9 +86,69 @@ impl LinearProbe {
     }
 }
 
+/// A linear map with bias fitted in closed form (ridge regression in f64):
+/// the frozen-model probe of `lam probe`.
+#[derive(Debug)]
+pub struct LinearFit {
+    /// `[D + 1, out]`, the last row the bias.
+    weights: Tensor,
+}
+
+impl LinearFit {
+    /// Fits `y ≈ x W + b` on rows of `x` `[N, D]` and `y` `[N, out]`, with
+    /// a ridge of `ridge` times the mean feature variance (scale-free).
+    pub fn fit(x: &Tensor, y: &Tensor, ridge: f64) -> Self {
+        let x = with_bias(x);
+        let gram = x.tr().matmul(&x);
+        let scale = gram
+            .diagonal(0, 0, 1)
+            .mean(tch::Kind::Double)
+            .double_value(&[])
+            / x.size()[0] as f64;
+        let d = gram.size()[0];
+        let eye = Tensor::eye(d, (tch::Kind::Double, x.device()));
+        let lhs = gram + eye * (ridge * scale.max(1e-12) * x.size()[0] as f64);
+        let rhs = x.tr().matmul(&y.to_kind(tch::Kind::Double));
+        Self {
+            weights: Tensor::linalg_solve(&lhs, &rhs, true),
+        }
+    }
+
+    /// Predictions for rows of `x`.
+    pub fn predict(&self, x: &Tensor) -> Tensor {
+        with_bias(x).matmul(&self.weights)
+    }
+
+    /// Mean squared error on (`x`, `y`).
+    pub fn mse(&self, x: &Tensor, y: &Tensor) -> f64 {
+        (self.predict(x) - y.to_kind(tch::Kind::Double))
+            .square()
+            .mean(tch::Kind::Double)
+            .double_value(&[])
+    }
+}
+
+fn with_bias(x: &Tensor) -> Tensor {
+    let x = x.to_kind(tch::Kind::Double);
+    let ones = Tensor::ones([x.size()[0], 1], (tch::Kind::Double, x.device()));
+    Tensor::cat(&[x, ones], 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_form_fit_recovers_a_linear_map() {
+        let opts = (tch::Kind::Float, Device::Cpu);
+        let x = Tensor::randn([200, 5], opts);
+        let w = Tensor::randn([5, 3], opts);
+        let y = x.matmul(&w) + 0.5;
+        let fit = LinearFit::fit(&x, &y, 1e-9);
+        assert!(fit.mse(&x, &y) < 1e-8, "{}", fit.mse(&x, &y));
+        let noise = LinearFit::fit(&x, &Tensor::randn([200, 3], opts), 1e-6);
+        assert!(noise.mse(&x, &y) > 0.1);
+    }
     use tch::Kind;
 
     #[test]

@@ -141,7 +141,7 @@ pub enum RunEvent<'a> {
 }
 
 /// The end of a run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSummary {
     /// Steps done.
     pub steps: usize,
@@ -243,6 +243,18 @@ pub fn train(
     }
     let start = trainer.as_ref().map_or(0, Trainer::steps);
     let t = &config.train;
+    if start >= t.steps {
+        // Finished already: report what the run ended with.
+        let file = dir.summary();
+        let text = std::fs::read_to_string(&file).map_err(io(&file))?;
+        return serde_json::from_str(&text)
+            .map_err(|e| RunError::Config(format!("{}: {e}", file.display())));
+    }
+    if until.is_some_and(|u| u <= start) {
+        return Err(RunError::Config(format!(
+            "the run is already at step {start}; --until must be larger"
+        )));
+    }
     let mode = if t.stream_cache_mib > 0 {
         LoaderMode::Streaming {
             chunk_steps: 64,
@@ -333,7 +345,7 @@ pub fn train(
         trainer.save(&dir.checkpoint(), &BTreeMap::new())?;
         Ok(())
     };
-    let end = until.map_or(t.steps, |u| u.clamp(start, t.steps));
+    let end = until.map_or(t.steps, |u| u.min(t.steps));
     for step in start..end {
         let batch = TrainBatch::from_loader(&loader.next_batch()?, frame, device);
         let lab = match &mut labeled {

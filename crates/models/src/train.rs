@@ -117,7 +117,7 @@ impl StepMetrics {
 }
 
 /// Held-out measurements.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalMetrics {
     /// The method's loss on held-out batches.
     pub loss: f64,
@@ -307,7 +307,7 @@ impl Trainer {
         Ok(Self {
             action_probe,
             state_probe,
-            autocast: config.train.precision == Precision::Bf16 && device.is_cuda(),
+            autocast: config.train.precision == Precision::Bf16,
             vs,
             model,
             adam,
@@ -323,7 +323,7 @@ impl Trainer {
         self.step
     }
 
-    /// Whether the passes run under bf16 autocast (bf16 asked for, on CUDA).
+    /// Whether the passes run under bf16 autocast.
     pub fn uses_autocast(&self) -> bool {
         self.autocast
     }
@@ -349,7 +349,8 @@ impl Trainer {
         let (obs, next, future) = (view(&batch.obs), view(&batch.next), view(&batch.future));
         self.adam.zero_grad();
         let (model, coef) = (&self.model, t.supervision_coef);
-        let (loss, latent, action_loss) = tch::autocast(self.autocast, || {
+        let device = self.vs.device();
+        let (loss, latent, action_loss) = crate::autocast::autocast(self.autocast, device, || {
             let (loss, latent) = model.loss(&obs, &next, &future, &batch.actions);
             let action_loss = match (model, labeled) {
                 (Model::Laom(m), Some(l)) if coef > 0.0 => {
@@ -709,6 +710,29 @@ mod tests {
             let e = t.evaluate(&[b]);
             assert!(e.loss.is_finite() && e.action_mse.is_finite(), "{preset}");
         }
+    }
+
+    #[test]
+    fn a_bf16_step_matches_the_f32_step_closely() {
+        let b = batch(8, &mut ChaCha8Rng::seed_from_u64(7));
+        let run = |precision: &str| {
+            let c = config(
+                "laom-mini",
+                &[
+                    "train.augment=false",
+                    &format!("train.precision={precision}"),
+                ],
+            );
+            let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            assert_eq!(t.uses_autocast(), precision == "bf16");
+            t.step(&b, None).loss
+        };
+        let (full, half) = (run("f32"), run("bf16"));
+        assert!(
+            half.is_finite() && (full - half).abs() < 0.05 * full.abs() + 1e-3,
+            "f32 {full} vs bf16 {half}"
+        );
+        assert_ne!(full, half, "bf16 changed nothing: autocast is not on");
     }
 
     #[test]

@@ -129,6 +129,14 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     }
     assert_eq!(step_lines(&whole), step_lines(&pieces));
     assert!(whole.summary().exists() && whole.config().exists());
+    // Resuming a finished run changes nothing and reports its summary.
+    let before = std::fs::read(whole.checkpoint()).unwrap();
+    let done = train(&whole, None, &data, Device::Cpu, None, |_| {}).unwrap();
+    assert_eq!(
+        (done.steps, done.final_loss),
+        (summary.steps, summary.final_loss)
+    );
+    assert_eq!(std::fs::read(whole.checkpoint()).unwrap(), before);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -172,7 +180,7 @@ fn bad_data_is_refused_with_the_file_named() {
     // Resuming on data of another action size than the checkpoint's.
     let run = RunDir::new(dir.join("c"));
     let bc = tiny("bc-mini", 2);
-    train(&run, Some(&bc), &no_labels, Device::Cpu, None, |_| {}).unwrap();
+    train(&run, Some(&bc), &no_labels, Device::Cpu, Some(1), |_| {}).unwrap();
     let swapped = RunData {
         data: other,
         labeled: None,

@@ -6,4 +6,6 @@ pub mod data;
 pub mod distractions;
 pub mod expert;
 pub mod info;
+pub mod probe;
 pub mod render;
+pub mod train;

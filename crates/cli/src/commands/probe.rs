@@ -1,0 +1,186 @@
+//! `lam probe`: fit fresh linear probes on a frozen trained model over one
+//! file and report their MSE on another (held-out) file: latent action →
+//! true action, observation embedding → proprioceptive state (METHOD.md §5).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use lam_data::loader::{Loader, LoaderConfig};
+use lam_models::probe::LinearFit;
+use lam_models::run::RunDir;
+use lam_models::train::{TrainBatch, Trainer};
+use tch::{Kind, Tensor};
+
+use crate::commands::train::{describe_actions, DeviceArg};
+use crate::progress;
+
+/// Arguments of `lam probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// A run folder from `lam train` (its checkpoint is used).
+    #[arg(long)]
+    run: PathBuf,
+    /// File the probes are fitted on.
+    #[arg(long)]
+    data: PathBuf,
+    /// Held-out file the probes are scored on (default: the fitting file).
+    #[arg(long = "eval-data")]
+    eval_data: Option<PathBuf>,
+    /// Samples drawn from each file.
+    #[arg(long, default_value_t = 8192)]
+    samples: usize,
+    /// Ridge strength, relative to the mean feature variance.
+    #[arg(long, default_value_t = 1e-3)]
+    ridge: f64,
+    /// Seed of the sample draw.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Where to run the model.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+}
+
+/// Features and targets of one file.
+struct Features {
+    latent: Option<Tensor>,
+    embedding: Tensor,
+    actions: Tensor,
+    states: Tensor,
+    /// For IDM / BC: the model's own action predictions.
+    predicted: Option<Tensor>,
+}
+
+fn features(t: &Trainer, file: &Path, samples: usize, seed: u64) -> Result<Features> {
+    let batch_size = 256.min(samples.max(1));
+    let config = LoaderConfig {
+        batch_size,
+        max_offset: t.config.train.max_offset,
+        seed,
+        ..LoaderConfig::default()
+    };
+    let mut loader = Loader::open(file, config)?;
+    let (s, a) = loader.sizes();
+    if (a as i64, s as i64) != (t.shape.action_dim, t.shape.state_dim) {
+        bail!(
+            "{}: actions of {a} and states of {s} values, but the model was trained on {} and {}",
+            file.display(),
+            t.shape.action_dim,
+            t.shape.state_dim
+        );
+    }
+    let frame = loader.frame();
+    if frame.0 as i64 != t.shape.image || frame.1 as i64 != t.shape.image {
+        bail!(
+            "{}: frames are {}x{}, the model takes {}x{}",
+            file.display(),
+            frame.0,
+            frame.1,
+            t.shape.image,
+            t.shape.image
+        );
+    }
+    let device = t.vs.device();
+    let batches = samples.div_ceil(batch_size);
+    let bar = progress::bar(batches as u64, "batches");
+    bar.set_message(format!("features of {}", file.display()));
+    let (mut lat, mut emb, mut act, mut st, mut pred) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..batches {
+        let b = TrainBatch::from_loader(&loader.next_batch()?, frame, device);
+        tch::no_grad(|| {
+            if let Some(l) = t.model.latent(&b.obs, &b.future) {
+                lat.push(l.to_kind(Kind::Float).to_device(tch::Device::Cpu));
+            }
+            if let Some(p) = t.model.actions(&b.obs, &b.next) {
+                pred.push(p.to_device(tch::Device::Cpu));
+            }
+            emb.push(t.model.embed(&b.obs).to_device(tch::Device::Cpu));
+        });
+        act.push(b.actions.to_device(tch::Device::Cpu));
+        st.push(b.states.to_device(tch::Device::Cpu));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let cat =
+        |v: Vec<Tensor>| (!v.is_empty()).then(|| Tensor::cat(&v, 0).narrow(0, 0, samples as i64));
+    Ok(Features {
+        latent: cat(lat),
+        embedding: cat(emb).context("no batches")?,
+        actions: cat(act).context("no batches")?,
+        states: cat(st).context("no batches")?,
+        predicted: cat(pred),
+    })
+}
+
+/// Variance of `y` around its mean (the MSE of always predicting the mean).
+fn variance(y: &Tensor) -> f64 {
+    let y = y.to_kind(Kind::Double);
+    (&y - y.mean_dim(0, true, Kind::Double))
+        .square()
+        .mean(Kind::Double)
+        .double_value(&[])
+}
+
+/// Runs `lam probe`.
+pub fn run(args: ProbeArgs) -> Result<()> {
+    let dir = RunDir::new(&args.run);
+    let device = args.device.device()?;
+    let (trainer, _) = Trainer::load(&dir.checkpoint(), device).with_context(|| {
+        format!(
+            "{}: no trained model here (run `lam train` first)",
+            args.run.display()
+        )
+    })?;
+    if args.samples < 2 {
+        bail!("--samples must be at least 2");
+    }
+    let eval_file = args.eval_data.clone().unwrap_or_else(|| args.data.clone());
+    let fit = features(&trainer, &args.data, args.samples, args.seed)?;
+    let held = features(&trainer, &eval_file, args.samples, args.seed ^ 0xE7A1)?;
+    println!(
+        "{:?} model at step {} from {}",
+        trainer.config.method,
+        trainer.steps(),
+        dir.checkpoint().display()
+    );
+    println!(
+        "fitted on {} ({} samples), scored on {}",
+        args.data.display(),
+        args.samples,
+        eval_file.display()
+    );
+    println!("{}", describe_actions(&eval_file));
+    println!(
+        "{:<28} {:>12} {:>14} {:>8}",
+        "probe", "MSE", "variance", "R^2"
+    );
+    let row = |name: &str, mse: f64, y: &Tensor| {
+        let var = variance(y);
+        println!(
+            "{name:<28} {mse:>12.4} {var:>14.4} {:>8.3}",
+            1.0 - mse / var.max(1e-12)
+        );
+    };
+    if let (Some(x), Some(xe)) = (&fit.latent, &held.latent) {
+        let probe = LinearFit::fit(x, &fit.actions, args.ridge);
+        row(
+            "latent action -> action",
+            probe.mse(xe, &held.actions),
+            &held.actions,
+        );
+    }
+    if let Some(p) = &held.predicted {
+        let mse = (p.to_kind(Kind::Double) - held.actions.to_kind(Kind::Double))
+            .square()
+            .mean(Kind::Double)
+            .double_value(&[]);
+        row("model's own action output", mse, &held.actions);
+    }
+    let probe = LinearFit::fit(&fit.embedding, &fit.states, args.ridge);
+    row(
+        "embedding -> state",
+        probe.mse(&held.embedding, &held.states),
+        &held.states,
+    );
+    Ok(())
+}

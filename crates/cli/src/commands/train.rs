@@ -1,0 +1,279 @@
+//! `lam train`: train a latent action model or a baseline from a preset or
+//! a TOML config, in a run folder that can be resumed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use lam_data::DatasetReader;
+use lam_models::config::{RunConfig, PRESETS};
+use lam_models::run::{train, RunData, RunDir, RunEvent, RunSummary};
+use tch::Device;
+
+use crate::progress;
+
+/// Where the model runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// The first CUDA GPU if libtorch sees one, else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The first CUDA GPU.
+    Cuda,
+}
+
+impl DeviceArg {
+    /// The tch device, or an error when CUDA is asked for and absent.
+    pub fn device(self) -> Result<Device> {
+        Ok(match self {
+            DeviceArg::Auto => lam_models::device::best_device(),
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => {
+                if !tch::Cuda::is_available() {
+                    bail!(
+                        "--device cuda: libtorch sees no CUDA GPU (this build: {})",
+                        lam_models::device::describe()
+                    );
+                }
+                Device::Cuda(0)
+            }
+        })
+    }
+}
+
+/// Arguments of `lam train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// A named preset (`--list-presets` shows them).
+    #[arg(long, default_value = "laom-mini", conflicts_with = "config")]
+    preset: String,
+    /// A TOML config file instead of a preset (`--show-config` prints one to start from).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The training dataset (for idm / bc: the labeled file).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Labeled subset for LAOM + supervision (`lam data sample-labeled`).
+    #[arg(long)]
+    labeled: Option<PathBuf>,
+    /// Held-out dataset for evaluations every `train.eval_every` steps.
+    #[arg(long = "eval-data")]
+    eval_data: Option<PathBuf>,
+    /// Run folder (config, checkpoint, metrics).
+    #[arg(long, default_value = "runs/laom-mini")]
+    out: PathBuf,
+    /// Override a setting: `--set train.steps=500 --set model.latent_dim=64`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Continue the run in `--out` from its last checkpoint (data files
+    /// default to those it was started with).
+    #[arg(long)]
+    resume: bool,
+    /// Stop this session after this many steps (checkpointed; `--resume` goes on).
+    #[arg(long)]
+    until: Option<usize>,
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceArg,
+    /// libtorch CPU threads (default: all cores).
+    #[arg(long)]
+    threads: Option<i32>,
+    /// Print the resolved config as TOML and exit.
+    #[arg(long)]
+    show_config: bool,
+    /// List the presets and exit.
+    #[arg(long)]
+    list_presets: bool,
+}
+
+/// Runs `lam train`.
+pub fn run(args: TrainArgs) -> Result<()> {
+    if args.list_presets {
+        println!("presets (each also as NAME-mini, sized for a 2-core CPU):");
+        for p in PRESETS {
+            println!("  {:<16} {}", p.name, p.about);
+        }
+        return Ok(());
+    }
+    if let Some(t) = args.threads {
+        tch::set_num_threads(t);
+    }
+    let dir = RunDir::new(&args.out);
+    let config = if args.resume {
+        if !args.sets.is_empty() || args.config.is_some() {
+            bail!("--resume continues the run with its own config; --set and --config cannot change it");
+        }
+        None
+    } else {
+        let base = match &args.config {
+            Some(file) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                RunConfig::from_toml(&text, &file.display().to_string())
+                    .map_err(anyhow::Error::msg)?
+            }
+            None => RunConfig::preset(&args.preset).with_context(|| {
+                format!(
+                    "no preset {:?}; choose one of: {}",
+                    args.preset,
+                    RunConfig::preset_names().join(", ")
+                )
+            })?,
+        };
+        Some(
+            base.with_overrides(&args.sets)
+                .map_err(anyhow::Error::msg)?,
+        )
+    };
+    if args.show_config {
+        let c = match &config {
+            Some(c) => c.clone(),
+            None => read_config(&dir)?,
+        };
+        print!("{}", c.to_toml());
+        return Ok(());
+    }
+    let data = run_data(&args, &dir)?;
+    let device = args.device.device()?;
+    let shown = config.clone().map_or_else(|| read_config(&dir), Ok)?;
+    println!(
+        "training {:?} on {} ({}), run folder {}",
+        shown.method,
+        data.data.display(),
+        lam_models::device::describe(),
+        dir.root.display()
+    );
+    println!("{}", describe_actions(&data.data));
+    let bar = progress::bar(shown.train.steps as u64, "steps");
+    bar.set_message("train");
+    let summary = train(
+        &dir,
+        config.as_ref(),
+        &data,
+        device,
+        args.until,
+        |e| match e {
+            RunEvent::Started {
+                step,
+                total,
+                parameters,
+                autocast,
+            } => {
+                bar.set_position(step as u64);
+                bar.reset_eta();
+                bar.println(format!(
+                    "{} trainable parameters; steps {step}..{total}{}",
+                    parameters,
+                    if autocast { "; bf16 autocast" } else { "" }
+                ));
+                if shown.train.precision == lam_models::config::Precision::Bf16 && !autocast {
+                    bar.println("note: bf16 autocast needs a CUDA device; this run uses f32");
+                }
+            }
+            RunEvent::Step { step, metrics } => {
+                bar.set_position(step as u64);
+                let probe = metrics
+                    .action_probe
+                    .map_or(String::new(), |p| format!(" probe {p:.3}"));
+                bar.set_message(format!("loss {:.4}{probe}", metrics.loss));
+            }
+            RunEvent::Eval { step, metrics } => bar.println(format!(
+                "step {step}: held-out loss {:.4}, action MSE {:.4}, state probe {:.4}",
+                metrics.loss, metrics.action_mse, metrics.state_probe
+            )),
+            RunEvent::Checkpoint { .. } => {}
+        },
+    );
+    bar.finish_and_clear();
+    let summary = summary?;
+    report(&summary, &dir);
+    Ok(())
+}
+
+fn read_config(dir: &RunDir) -> Result<RunConfig> {
+    let file = dir.config();
+    let text = std::fs::read_to_string(&file).with_context(|| {
+        format!(
+            "{}: no run to resume here (no config.toml)",
+            dir.root.display()
+        )
+    })?;
+    RunConfig::from_toml(&text, &file.display().to_string()).map_err(anyhow::Error::msg)
+}
+
+/// The data files: from the arguments, or on resume from the run folder.
+fn run_data(args: &TrainArgs, dir: &RunDir) -> Result<RunData> {
+    let stored = if args.resume {
+        let file = dir.data();
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("{}: no run to resume here", dir.root.display()))?;
+        Some(
+            toml::from_str::<RunData>(&text)
+                .with_context(|| format!("reading {}", file.display()))?,
+        )
+    } else {
+        None
+    };
+    let data = match (&args.data, &stored) {
+        (Some(d), _) => d.clone(),
+        (None, Some(s)) => s.data.clone(),
+        (None, None) => bail!("--data FILE is required (a dataset from `lam collect`)"),
+    };
+    let pick = |given: &Option<PathBuf>, old: Option<&PathBuf>| given.clone().or(old.cloned());
+    Ok(RunData {
+        data,
+        labeled: pick(
+            &args.labeled,
+            stored.as_ref().and_then(|s| s.labeled.as_ref()),
+        ),
+        eval: pick(
+            &args.eval_data,
+            stored.as_ref().and_then(|s| s.eval.as_ref()),
+        ),
+    })
+}
+
+/// Whether the file holds raw expert actions or ones inside [-1, 1]
+/// (METHOD.md §7: probe MSEs are only comparable on raw actions).
+pub fn describe_actions(file: &Path) -> String {
+    let Ok(r) = DatasetReader::open(file) else {
+        return String::new();
+    };
+    let n = r.len().min(20);
+    let mut largest = 0f32;
+    for i in 0..n {
+        if let Ok(a) = r.read_actions(i) {
+            largest = a.iter().fold(largest, |m, x| m.max(x.abs()));
+        }
+    }
+    if largest > 1.0 {
+        format!("actions: raw expert outputs (max |a| {largest:.2} in the first {n} trajectories)")
+    } else {
+        format!("actions: all within [-1, 1] (clipped, or an expert that stays in range; first {n} trajectories)")
+    }
+}
+
+fn report(s: &RunSummary, dir: &RunDir) {
+    println!(
+        "done: {} steps of {:?}, {:.0} samples/s",
+        s.steps, s.method, s.samples_per_s
+    );
+    println!("  last 100 steps: loss {:.4}", s.final_loss);
+    if let Some(p) = s.final_action_probe {
+        println!("  latent -> action probe MSE {p:.4} (training batches)");
+    }
+    println!("  embedding -> state probe MSE {:.4}", s.final_state_probe);
+    if let Some(e) = &s.eval {
+        println!(
+            "  held-out: loss {:.4}, action MSE {:.4}, state probe {:.4}",
+            e.loss, e.action_mse, e.state_probe
+        );
+    }
+    println!(
+        "  files: {}, {}, {}",
+        dir.checkpoint().display(),
+        dir.metrics().display(),
+        dir.summary().display()
+    );
+}

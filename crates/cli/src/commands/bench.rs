@@ -19,6 +19,8 @@ pub enum BenchCommand {
     Loader(LoaderBenchArgs),
     /// Frames/s of step + render at 64 px per task and preset, 1 thread and all cores.
     Render(RenderArgs),
+    /// Training samples/s per preset, beside the same step in PyTorch (f32 and bf16).
+    Train(super::bench_train::TrainBenchArgs),
 }
 
 /// Arguments of `lam bench render`.
@@ -105,6 +107,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Render(args) => render(args),
         BenchCommand::Collect(args) => collect(args),
         BenchCommand::Loader(args) => loader(args),
+        BenchCommand::Train(args) => super::bench_train::run(args),
     }
 }
 

@@ -3,7 +3,7 @@
 SHARED ?= ../shared
 CARGO ?= cargo
 
-.PHONY: setup demo test lint bench build
+.PHONY: setup demo test lint bench bench-train build
 
 setup:
 	@bash scripts/setup.sh
@@ -25,3 +25,8 @@ lint: setup
 
 bench: build
 	./target/release/lam bench physics
+
+# Training speed beside PyTorch (installs torch for the comparison, ~3 GB).
+bench-train: build
+	bash scripts/setup-bench.sh
+	./target/release/lam bench train

@@ -45,6 +45,7 @@ pub struct Laom {
     action_head: Option<nn::Linear>,
     target_vs: nn::VarStore,
     target: Encoder,
+    ema_pairs: Vec<(Tensor, Tensor)>,
     config: LaomConfig,
 }
 
@@ -94,17 +95,22 @@ impl Laom {
         let mut target_vs = nn::VarStore::new(store.device());
         let target = Encoder::new(&(target_vs.root() / "encoder"), enc);
         target_vs.freeze();
-        let mut laom = Self {
+        let ema_pairs = Self::pairs(store, &target_vs);
+        tch::no_grad(|| {
+            for (target, online) in &ema_pairs {
+                target.shallow_clone().copy_(online);
+            }
+        });
+        Self {
             encoder,
             idm,
             fdm,
             action_head,
             target_vs,
             target,
+            ema_pairs,
             config: c.clone(),
-        };
-        laom.copy_target(store, 1.0);
-        laom
+        }
     }
 
     /// Latent action size.
@@ -158,26 +164,28 @@ impl Laom {
         Some(head.forward(&z).mse_loss(actions, Reduction::Mean))
     }
 
-    /// EMA update of the target encoder from the online one in `vs`:
+    /// EMA update of the target encoder from the online one:
     /// θ' ← (1 − τ) θ' + τ θ.
-    pub fn update_target(&mut self, vs: &nn::VarStore) {
-        self.copy_target(vs, self.config.tau);
-    }
-
-    fn copy_target(&mut self, vs: &nn::VarStore, tau: f64) {
-        let target = self.target_vs.variables();
+    pub fn update_target(&mut self) {
+        let tau = self.config.tau;
         tch::no_grad(|| {
-            for (name, t) in vs.variables() {
-                if let Some(dst) = name
-                    .starts_with("encoder.")
-                    .then(|| target.get(&name))
-                    .flatten()
-                {
-                    let mixed = dst * (1.0 - tau) + t * tau;
-                    dst.shallow_clone().copy_(&mixed);
-                }
+            for (target, online) in &mut self.ema_pairs {
+                let _ = target.lerp_(online, tau);
             }
         });
+    }
+
+    /// (target, online) variable pairs of the encoder, by name.
+    fn pairs(store: &nn::VarStore, target_vs: &nn::VarStore) -> Vec<(Tensor, Tensor)> {
+        let target = target_vs.variables();
+        let mut pairs: Vec<(String, Tensor, Tensor)> = store
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("encoder."))
+            .filter_map(|(name, t)| target.get(&name).map(|d| (name, d.shallow_clone(), t)))
+            .collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.into_iter().map(|(_, d, t)| (d, t)).collect()
     }
 
     /// The target encoder's variables (for tests and checkpoints).
@@ -266,7 +274,7 @@ mod tests {
         tch::no_grad(|| {
             let _ = vs.variables()[name].shallow_clone().fill_(1.0);
         });
-        laom.update_target(&vs);
+        laom.update_target();
         let expected = &before_target * 0.75 + 0.25;
         assert!(total(&(target(&laom) - expected)) < 1e-4);
     }

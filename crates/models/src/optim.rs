@@ -10,6 +10,7 @@ use tch::{nn, Kind, Tensor};
 #[derive(Debug)]
 pub struct Adam {
     params: Vec<(String, Tensor)>,
+    grads: Vec<Tensor>,
     m: Vec<Tensor>,
     v: Vec<Tensor>,
     step: i64,
@@ -32,6 +33,7 @@ impl Adam {
             m: params.iter().map(|(_, t)| zeros(t)).collect(),
             v: params.iter().map(|(_, t)| zeros(t)).collect(),
             params,
+            grads: Vec::new(),
             step: 0,
             beta1: 0.9,
             beta2: 0.999,
@@ -44,39 +46,34 @@ impl Adam {
         self.step
     }
 
-    /// Clears the gradients.
-    pub fn zero_grad(&mut self) {
-        for (_, p) in &mut self.params {
-            let mut g = p.grad();
-            if g.defined() {
-                let _ = g.detach_().zero_();
-            }
-        }
+    /// Computes the gradients of `loss` with respect to the parameters,
+    /// kept for [`Adam::clip_grad_norm`] and [`Adam::step`]. They are fresh
+    /// tensors: nothing accumulates into the variables' `.grad`, so there is
+    /// nothing to zero (as PyTorch's `zero_grad(set_to_none=True)`).
+    /// Parameters the loss does not reach get no gradient and no update.
+    pub fn backward(&mut self, loss: &Tensor) {
+        let inputs: Vec<&Tensor> = self.params.iter().map(|(_, p)| p).collect();
+        self.grads = Tensor::run_backward(&[loss], &inputs, false, false);
     }
 
     /// The global L2 norm of the gradients; scales them down to `max_norm`
     /// when above it (no clipping when `max_norm` is `None`).
     pub fn clip_grad_norm(&mut self, max_norm: Option<f64>) -> f64 {
         let grads: Vec<Tensor> = self
-            .params
+            .grads
             .iter()
-            .map(|(_, p)| p.grad())
             .filter(|g| g.defined())
+            .map(Tensor::shallow_clone)
             .collect();
         if grads.is_empty() {
             return 0.0;
         }
         let norm = tch::no_grad(|| {
-            grads
+            let norms: Vec<Tensor> = grads
                 .iter()
-                .map(|g| {
-                    g.to_kind(Kind::Double)
-                        .pow_tensor_scalar(2)
-                        .sum(Kind::Double)
-                })
-                .fold(Tensor::from(0.0f64), |a, b| a + b)
-                .sqrt()
-                .double_value(&[])
+                .map(|g| g.norm().to_kind(Kind::Double))
+                .collect();
+            Tensor::stack(&norms, 0).norm().double_value(&[])
         });
         if let Some(max) = max_norm {
             if norm > max && norm.is_finite() {
@@ -99,15 +96,31 @@ impl Adam {
         let c1 = 1.0 - b1.powi(t);
         let c2 = 1.0 - b2.powi(t);
         tch::no_grad(|| {
-            for (((_, p), m), v) in self.params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
-                let g = p.grad();
+            let grads = std::mem::take(&mut self.grads);
+            for ((((_, p), m), v), g) in self
+                .params
+                .iter_mut()
+                .zip(&mut self.m)
+                .zip(&mut self.v)
+                .zip(grads)
+            {
                 if !g.defined() {
                     continue;
                 }
-                let _ = m.g_mul_scalar_(b1).g_add_(&(&g * (1.0 - b1)));
-                let _ = v.g_mul_scalar_(b2).g_add_(&(&g * &g * (1.0 - b2)));
-                let update = (&*m / c1) / ((&*v / c2).sqrt() + self.eps) * lr;
-                let _ = p.g_sub_(&update);
+                // In place, two temporaries per tensor:
+                // m ← m + (1−β1)(g − m); v ← v + (1−β2)(g² − v);
+                // p ← p − (lr / c1) · m / (√(v / c2) + ε).
+                let _ = m.lerp_(&g, 1.0 - b1);
+                let _ = v.lerp_(&g.square(), 1.0 - b2);
+                if lr == 0.0 {
+                    continue;
+                }
+                let mut denom = v.sqrt();
+                let _ = denom
+                    .g_div_scalar_(c2.sqrt())
+                    .g_add_scalar_(self.eps)
+                    .g_mul_scalar_(-c1 / lr);
+                let _ = p.addcdiv_(m, &denom);
             }
         });
     }
@@ -173,7 +186,7 @@ mod tests {
             .var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0, 3.0]));
         let mut adam = Adam::new(&vs);
         let loss = (&w * Tensor::from_slice(&[2.0f32, -1.0, 0.5])).sum(Kind::Float);
-        loss.backward();
+        adam.backward(&loss);
         adam.step(0.1);
         // Bias-corrected first step: m/sqrt(v) = sign(g).
         let got: Vec<f32> = Vec::<f32>::try_from(&w.detach()).unwrap();
@@ -191,8 +204,7 @@ mod tests {
             .var_copy("w", &Tensor::from_slice(&[5.0f32, -3.0]));
         let mut adam = Adam::new(&vs);
         for _ in 0..500 {
-            adam.zero_grad();
-            (&w * &w).sum(Kind::Float).backward();
+            adam.backward(&(&w * &w).sum(Kind::Float));
             adam.step(0.05);
         }
         assert!(w.abs().max().double_value(&[]) < 0.05);
@@ -215,13 +227,11 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let w = vs.root().var_copy("w", &Tensor::from_slice(&[3.0f32, 4.0]));
         let mut adam = Adam::new(&vs);
-        (&w * Tensor::from_slice(&[3.0f32, 4.0]))
-            .sum(Kind::Float)
-            .backward();
+        adam.backward(&(&w * Tensor::from_slice(&[3.0f32, 4.0])).sum(Kind::Float));
         let norm = adam.clip_grad_norm(Some(1.0));
         assert!((norm - 5.0).abs() < 1e-6);
-        let clipped = w
-            .grad()
+        assert!(!w.grad().defined(), "nothing accumulates into .grad");
+        let clipped = adam.grads[0]
             .pow_tensor_scalar(2)
             .sum(Kind::Float)
             .sqrt()

@@ -34,12 +34,11 @@ impl LinearProbe {
 
     /// One update on (`x`, `y`); `x` is detached first. Returns the MSE before the update.
     pub fn step(&mut self, x: &Tensor, y: &Tensor) -> f64 {
-        self.adam.zero_grad();
         let loss = self
             .linear
             .forward(&x.detach())
             .mse_loss(y, Reduction::Mean);
-        loss.backward();
+        self.adam.backward(&loss);
         self.adam.step(self.lr);
         loss.double_value(&[])
     }

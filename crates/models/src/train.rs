@@ -347,7 +347,6 @@ impl Trainer {
             None => x.shallow_clone(),
         };
         let (obs, next, future) = (view(&batch.obs), view(&batch.next), view(&batch.future));
-        self.adam.zero_grad();
         let (model, coef) = (&self.model, t.supervision_coef);
         let device = self.vs.device();
         let (loss, latent, action_loss) = crate::autocast::autocast(self.autocast, device, || {
@@ -368,13 +367,13 @@ impl Trainer {
             Some(a) => &loss + a * coef,
             None => loss.shallow_clone(),
         };
-        total.backward();
+        self.adam.backward(&total);
         let grad_norm = self
             .adam
             .clip_grad_norm((t.grad_clip > 0.0).then_some(t.grad_clip));
         self.adam.step(lr);
         if let Model::Laom(m) = &mut self.model {
-            m.update_target(&self.vs);
+            m.update_target();
         }
         // Probes read the un-augmented batch, detached; without
         // augmentation the step's own latent serves.
@@ -653,20 +652,32 @@ mod tests {
 
     #[test]
     fn probes_do_not_backpropagate_into_the_model() {
+        // Probe updates on latents still attached to the model's graph leave
+        // the model's weights and its own gradients exactly as they were.
         let c = config("laom-mini", &["train.augment=false"]);
         let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
         let b = batch(4, &mut ChaCha8Rng::seed_from_u64(2));
-        t.adam.zero_grad();
+        let before: Vec<(String, Tensor)> =
+            t.vs.variables()
+                .into_iter()
+                .map(|(n, v)| (n, v.copy()))
+                .collect();
         let latent = t.model.latent(&b.obs, &b.future).unwrap();
-        t.action_probe.as_mut().unwrap().step(&latent, &b.actions);
-        t.state_probe.step(&t.model.embed(&b.obs), &b.states);
-        for (name, v) in t.vs.variables() {
-            let g = v.grad();
-            assert!(
-                !g.defined() || g.abs().sum(Kind::Float).double_value(&[]) == 0.0,
-                "{name} got a gradient from a probe"
-            );
+        assert!(latent.requires_grad());
+        for _ in 0..3 {
+            t.action_probe.as_mut().unwrap().step(&latent, &b.actions);
+            t.state_probe.step(&t.model.embed(&b.obs), &b.states);
         }
+        for (name, v) in &before {
+            let now = &t.vs.variables()[name];
+            assert!(now.equal(v), "{name} changed");
+            assert!(!now.grad().defined(), "{name} got a gradient from a probe");
+        }
+        // The graph is still whole: the model can backpropagate through it.
+        latent.sum(Kind::Float).backward();
+        assert!(t.vs.variables()["encoder.stage0.conv.weight"]
+            .grad()
+            .defined());
     }
 
     #[test]
@@ -715,15 +726,13 @@ mod tests {
     #[test]
     fn a_bf16_step_matches_the_f32_step_closely() {
         let b = batch(8, &mut ChaCha8Rng::seed_from_u64(7));
+        // Other tests draw from libtorch's global generator concurrently, so
+        // both trainers take the weights of one (BC: no EMA target to sync).
+        let reference = Trainer::new(&config("bc-mini", &[]), SHAPE, Device::Cpu).unwrap();
         let run = |precision: &str| {
-            let c = config(
-                "laom-mini",
-                &[
-                    "train.augment=false",
-                    &format!("train.precision={precision}"),
-                ],
-            );
+            let c = config("bc-mini", &[&format!("train.precision={precision}")]);
             let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            t.vs.copy(&reference.vs).unwrap();
             assert_eq!(t.uses_autocast(), precision == "bf16");
             t.step(&b, None).loss
         };

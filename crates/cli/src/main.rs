@@ -1,6 +1,7 @@
 //! `lam`: latent action models from video with distractors — the command line.
 
 mod commands;
+mod malloc;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    malloc::tune_for_training();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LAM_LOG")

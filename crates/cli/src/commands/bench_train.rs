@@ -50,8 +50,13 @@ pub struct TrainBenchArgs {
 const ACTIONS: i64 = 6;
 const STATES: i64 = 17;
 
+/// Random frames through the same conversion as training batches (uint8
+/// `[B, H, W, C]` → float `[B, C, H, W]` with channels-last strides).
 fn synthetic(n: i64, image: i64, device: Device) -> TrainBatch {
-    let frames = || Tensor::rand([n, 9, image, image], (Kind::Float, device)) * 2.0 - 1.0;
+    let frames = || {
+        let raw = Tensor::randint(256, [n, image, image, 9], (Kind::Uint8, device));
+        lam_models::encoder::to_input(&raw)
+    };
     TrainBatch {
         obs: frames(),
         next: frames(),

@@ -12,6 +12,7 @@ use crate::encoder::{Encoder, EncoderConfig};
 pub struct Actor {
     encoder: Encoder,
     output: nn::Linear,
+    d_out: i64,
 }
 
 impl Actor {
@@ -22,6 +23,7 @@ impl Actor {
         Self {
             output: orthogonal_linear(&(vs / "output"), channels, d_out),
             encoder,
+            d_out,
         }
     }
 
@@ -35,6 +37,11 @@ impl Actor {
     /// Size of [`Actor::embed`].
     pub fn embedding_dim(&self) -> i64 {
         self.encoder.out_shape().0
+    }
+
+    /// Size of the output.
+    pub fn output_dim(&self) -> i64 {
+        self.d_out
     }
 
     /// The actor's output from a pooled embedding.

@@ -21,12 +21,24 @@ pub enum Method {
     Idm,
     /// Behaviour cloning from pixels to actions (baseline).
     Bc,
+    /// Latent behaviour cloning: an actor from pixels to the latent actions
+    /// of a frozen LAM (the teacher).
+    #[serde(rename = "latent-bc")]
+    LatentBc,
+    /// Action decoder: latent → true action on labeled data, behind a
+    /// frozen latent BC actor (the teacher).
+    Decoder,
 }
 
 impl Method {
     /// Whether the model learns latent actions (and so has a latent probe).
     pub fn is_latent(self) -> bool {
         matches!(self, Method::Lapo | Method::Laom)
+    }
+
+    /// Whether the method trains on top of another run (`--teacher`).
+    pub fn needs_teacher(self) -> bool {
+        matches!(self, Method::LatentBc | Method::Decoder)
     }
 }
 
@@ -160,6 +172,14 @@ pub const PRESETS: &[PresetInfo] = &[
         name: "bc",
         about: "baseline: behaviour cloning from pixels to actions",
     },
+    PresetInfo {
+        name: "latent-bc",
+        about: "latent BC: pixels -> the frozen LAM's latent actions (needs --teacher LAM_RUN)",
+    },
+    PresetInfo {
+        name: "decoder",
+        about: "action decoder: MLP 256x2, the actor's latents -> actions on labeled data (needs --teacher LATENT_BC_RUN)",
+    },
 ];
 
 impl RunConfig {
@@ -214,6 +234,24 @@ impl RunConfig {
                 if base == "bc" {
                     c.model.depth = Depth::Shallow;
                 }
+            }
+            "latent-bc" => {
+                // METHOD.md §6: batch 512, 10 epochs, encoder x 32, lr 1e-4.
+                c.method = Method::LatentBc;
+                c.train.max_offset = 1;
+                c.train.augment = false;
+                c.model.depth = Depth::Shallow;
+                c.model.encoder_scale = if mini { 4 } else { 32 };
+            }
+            "decoder" => {
+                // METHOD.md §6: 2500 updates, batch 512, lr 3e-4, hidden 256.
+                c.method = Method::Decoder;
+                c.train.max_offset = 1;
+                c.train.augment = false;
+                c.model.head_width = 256;
+                c.train.steps = if mini { 1_000 } else { 2_500 };
+                c.train.warmup_steps = c.train.steps / 10;
+                c.train.lr = 3e-4;
             }
             _ => unreachable!("checked against PRESETS"),
         }

@@ -56,7 +56,7 @@ impl RunDir {
 }
 
 /// The data a run trains on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunData {
     /// Training file (for IDM and BC: the labeled file).
     pub data: PathBuf,
@@ -64,6 +64,10 @@ pub struct RunData {
     pub labeled: Option<PathBuf>,
     /// Held-out file for evaluations.
     pub eval: Option<PathBuf>,
+    /// Checkpoint of the run this one builds on (latent BC: the LAM;
+    /// decoder: the latent BC actor).
+    #[serde(default)]
+    pub teacher: Option<PathBuf>,
 }
 
 /// Why a run stopped early.
@@ -307,7 +311,8 @@ pub fn train(
             }
             t
         }
-        None => Trainer::new(&config, shape, device).map_err(RunError::Config)?,
+        None => Trainer::new(&config, shape, device, data.teacher.as_deref())
+            .map_err(RunError::Config)?,
     };
     let eval = match &data.eval {
         Some(file) => {

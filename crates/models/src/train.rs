@@ -15,6 +15,7 @@ use crate::actor::Actor;
 use crate::augment::{augment, AugmentConfig};
 use crate::checkpoint::{self, CheckpointError};
 use crate::config::{Method, Precision, RunConfig};
+use crate::decoder::ActionDecoder;
 use crate::encoder::EncoderConfig;
 use crate::idm::Idm;
 use crate::laom::{Laom, LaomConfig};
@@ -139,10 +140,29 @@ pub enum Model {
     Idm(Idm),
     /// BC baseline.
     Bc(Actor),
+    /// Latent BC: an actor regressing a frozen LAM's latent actions.
+    LatentBc {
+        /// The actor being trained (pixels → latent action).
+        actor: Actor,
+        /// The frozen LAM giving the targets.
+        teacher: Box<Model>,
+    },
+    /// Action decoder behind a frozen latent BC actor.
+    Decoder {
+        /// The frozen actor (pixels → latent action).
+        actor: Actor,
+        /// The decoder being trained (latent action → action).
+        decoder: ActionDecoder,
+    },
 }
 
 impl Model {
-    fn new(vs: &nn::VarStore, c: &RunConfig, shape: DataShape) -> Result<Self, String> {
+    fn new(
+        vs: &nn::VarStore,
+        c: &RunConfig,
+        shape: DataShape,
+        teacher: Option<Model>,
+    ) -> Result<Self, String> {
         let m = &c.model;
         let encoder = EncoderConfig {
             in_channels: OBS_CHANNELS,
@@ -187,6 +207,32 @@ impl Model {
                 shape.action_dim,
             )),
             Method::Bc => Model::Bc(Actor::new(&vs.root(), encoder, shape.action_dim)),
+            Method::LatentBc => {
+                let teacher = teacher.ok_or("latent BC needs a teacher LAM")?;
+                let d = teacher
+                    .latent_dim()
+                    .filter(|_| matches!(teacher, Model::Lapo(_) | Model::Laom(_)))
+                    .ok_or("the teacher of latent BC must be a LAPO or LAOM run")?;
+                Model::LatentBc {
+                    actor: Actor::new(&vs.root(), encoder, d),
+                    teacher: Box::new(teacher),
+                }
+            }
+            Method::Decoder => {
+                let Some(Model::LatentBc { actor, .. }) = teacher else {
+                    return Err("the teacher of an action decoder must be a latent BC run".into());
+                };
+                let d = actor.output_dim();
+                Model::Decoder {
+                    decoder: ActionDecoder::new(
+                        &(vs.root() / "decoder"),
+                        d,
+                        m.head_width,
+                        shape.action_dim,
+                    ),
+                    actor,
+                }
+            }
         })
     }
 
@@ -195,6 +241,9 @@ impl Model {
         match self {
             Model::Lapo(m) => Some(m.latent_dim()),
             Model::Laom(m) => Some(m.latent_dim()),
+            Model::LatentBc { actor, .. } | Model::Decoder { actor, .. } => {
+                Some(actor.output_dim())
+            }
             Model::Idm(_) | Model::Bc(_) => None,
         }
     }
@@ -205,15 +254,21 @@ impl Model {
             Model::Lapo(m) => m.embedding_dim(),
             Model::Laom(m) => m.embedding_dim(),
             Model::Idm(m) => m.embedding_dim(),
-            Model::Bc(m) => m.embedding_dim(),
+            Model::Bc(m) | Model::LatentBc { actor: m, .. } | Model::Decoder { actor: m, .. } => {
+                m.embedding_dim()
+            }
         }
     }
 
-    /// Latent actions from o_t and o_{t+k} (None for IDM and BC).
+    /// Latent actions from o_t and o_{t+k} (LAMs), or the actor's
+    /// predicted latent action from o_t (latent BC, decoder); None for IDM and BC.
     pub fn latent(&self, obs: &Tensor, future: &Tensor) -> Option<Tensor> {
         match self {
             Model::Lapo(m) => Some(m.infer_latent(obs, future)),
             Model::Laom(m) => Some(m.infer_latent(obs, future)),
+            Model::LatentBc { actor, .. } | Model::Decoder { actor, .. } => {
+                Some(actor.forward(obs))
+            }
             Model::Idm(_) | Model::Bc(_) => None,
         }
     }
@@ -224,17 +279,26 @@ impl Model {
             Model::Lapo(m) => m.embed(obs),
             Model::Laom(m) => m.embed(obs),
             Model::Idm(m) => m.embed(obs),
-            Model::Bc(m) => m.embed(obs),
+            Model::Bc(m) | Model::LatentBc { actor: m, .. } | Model::Decoder { actor: m, .. } => {
+                m.embed(obs)
+            }
         }
     }
 
-    /// Predicted actions (IDM from (o_t, o_{t+1}), BC from o_t; None for LAMs).
+    /// Predicted actions (IDM from (o_t, o_{t+1}); BC and actor + decoder
+    /// from o_t; None for LAMs and latent BC).
     pub fn actions(&self, obs: &Tensor, next: &Tensor) -> Option<Tensor> {
         match self {
             Model::Idm(m) => Some(m.predict(obs, next)),
             Model::Bc(m) => Some(m.forward(obs)),
-            Model::Lapo(_) | Model::Laom(_) => None,
+            Model::Decoder { actor, decoder } => Some(decoder.forward(&actor.forward(obs))),
+            Model::Lapo(_) | Model::Laom(_) | Model::LatentBc { .. } => None,
         }
+    }
+
+    /// Whether the model acts from o_t alone (a policy: BC, actor + decoder).
+    pub fn is_policy(&self) -> bool {
+        matches!(self, Model::Bc(_) | Model::Decoder { .. })
     }
 
     /// The method's loss on (possibly augmented) frames, and the latent it used.
@@ -259,6 +323,24 @@ impl Model {
                 None,
             ),
             Model::Bc(m) => (m.forward(obs).mse_loss(actions, Reduction::Mean), None),
+            Model::LatentBc { actor, teacher } => {
+                // Targets: the teacher's latent for (o_t, o_{t+1}).
+                let target = tch::no_grad(|| teacher.latent(obs, next))
+                    .expect("the teacher is a LAM")
+                    .to_kind(Kind::Float);
+                let predicted = actor.forward(obs);
+                (
+                    predicted.mse_loss(&target, Reduction::Mean),
+                    Some(predicted),
+                )
+            }
+            Model::Decoder { actor, decoder } => {
+                let z = tch::no_grad(|| actor.forward(obs));
+                (
+                    decoder.forward(&z).mse_loss(actions, Reduction::Mean),
+                    Some(z),
+                )
+            }
         }
     }
 }
@@ -282,12 +364,31 @@ pub struct Trainer {
     autocast: bool,
     step: usize,
     rng: ChaCha8Rng,
+    teacher: Option<std::path::PathBuf>,
 }
 
 impl Trainer {
     /// A fresh, seeded trainer for data of `shape`.
-    pub fn new(config: &RunConfig, shape: DataShape, device: Device) -> Result<Self, String> {
+    ///
+    /// Latent BC and the action decoder build on a finished run, `teacher`
+    /// (its checkpoint file), which is loaded and frozen.
+    pub fn new(
+        config: &RunConfig,
+        shape: DataShape,
+        device: Device,
+        teacher: Option<&Path>,
+    ) -> Result<Self, String> {
         config.validate()?;
+        let teacher_model = match (config.method.needs_teacher(), teacher) {
+            (true, Some(path)) => Some(Self::load_teacher(path, shape, device)?),
+            (true, None) => {
+                return Err(format!(
+                    "method {:?} trains on top of another run: pass its folder with --teacher",
+                    config.method
+                ))
+            }
+            (false, _) => None,
+        };
         // libtorch's generator is global: seeding and initialising under one
         // lock keeps the weights a function of the seed even when several
         // trainers start at once in a process (tests, sweeps).
@@ -295,7 +396,7 @@ impl Trainer {
         let guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
         tch::manual_seed(config.seed as i64);
         let vs = nn::VarStore::new(device);
-        let model = Model::new(&vs, config, shape)?;
+        let model = Model::new(&vs, config, shape, teacher_model)?;
         let probe_lr = config.train.probe_lr;
         let action_probe = model
             .latent_dim()
@@ -315,7 +416,30 @@ impl Trainer {
             shape,
             step: 0,
             rng: ChaCha8Rng::seed_from_u64(config.seed),
+            teacher: teacher
+                .filter(|_| config.method.needs_teacher())
+                .map(Path::to_path_buf),
         })
+    }
+
+    /// A finished run's model, frozen, to teach or feed another.
+    fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Model, String> {
+        let (t, _) = Self::load(path, device).map_err(|e| format!("teacher: {e}"))?;
+        if t.shape != shape {
+            return Err(format!(
+                "teacher {}: trained on data of {:?}, this data is {shape:?}",
+                path.display(),
+                t.shape
+            ));
+        }
+        let Trainer { mut vs, model, .. } = t;
+        vs.freeze();
+        Ok(model)
+    }
+
+    /// The checkpoint this run builds on (latent BC, decoder).
+    pub fn teacher(&self) -> Option<&Path> {
+        self.teacher.as_deref()
     }
 
     /// Steps taken.
@@ -464,6 +588,9 @@ impl Trainer {
         meta.insert("image".into(), self.shape.image.to_string());
         meta.insert("action_dim".into(), self.shape.action_dim.to_string());
         meta.insert("state_dim".into(), self.shape.state_dim.to_string());
+        if let Some(t) = &self.teacher {
+            meta.insert("teacher".into(), t.display().to_string());
+        }
         checkpoint::save(path, &tensors, &meta)
     }
 
@@ -489,7 +616,8 @@ impl Trainer {
             action_dim: number("action_dim")?,
             state_dim: number("state_dim")?,
         };
-        let mut t = Self::new(&config, shape, device).map_err(invalid)?;
+        let teacher = l.metadata.get("teacher").map(std::path::PathBuf::from);
+        let mut t = Self::new(&config, shape, device, teacher.as_deref()).map_err(invalid)?;
         let s = &l.tensors;
         checkpoint::restore(&t.vs.variables(), "model.", s).map_err(invalid)?;
         if let Model::Laom(m) = &t.model {
@@ -610,7 +738,7 @@ mod tests {
                 "model.head_width=64",
             ],
         );
-        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
         let at_init = linear_fit_mse(&t);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let (mut probe, mut loss) = (Vec::new(), Vec::new());
@@ -654,7 +782,7 @@ mod tests {
                 "model.tau=0.05",
             ],
         );
-        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
         let at_init = linear_fit_mse(&t);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for _ in 0..600 {
@@ -671,7 +799,7 @@ mod tests {
     #[test]
     fn a_frozen_model_keeps_its_weights() {
         let c = config("laom-mini", &["train.lr=1e-12", "train.augment=false"]);
-        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
         let name = "encoder.stage0.conv.weight";
         let before = t.vs.variables()[name].copy();
         t.step(&batch(8, &mut ChaCha8Rng::seed_from_u64(1)), None);
@@ -686,7 +814,7 @@ mod tests {
         // Probe updates on latents still attached to the model's graph leave
         // the model's weights and its own gradients exactly as they were.
         let c = config("laom-mini", &["train.augment=false"]);
-        let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+        let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
         let b = batch(4, &mut ChaCha8Rng::seed_from_u64(2));
         let before: Vec<(String, Tensor)> =
             t.vs.variables()
@@ -723,7 +851,7 @@ mod tests {
             "bc-mini",
         ] {
             let c = config(preset, &["model.head_width=32"]);
-            let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
             let b = batch(4, &mut ChaCha8Rng::seed_from_u64(3));
             let m = t.step(&b, Some(&b));
             assert!(m.is_finite(), "{preset}: {m:?}");
@@ -759,10 +887,10 @@ mod tests {
         let b = batch(8, &mut ChaCha8Rng::seed_from_u64(7));
         // Other tests draw from libtorch's global generator concurrently, so
         // both trainers take the weights of one (BC: no EMA target to sync).
-        let reference = Trainer::new(&config("bc-mini", &[]), SHAPE, Device::Cpu).unwrap();
+        let reference = Trainer::new(&config("bc-mini", &[]), SHAPE, Device::Cpu, None).unwrap();
         let run = |precision: &str| {
             let c = config("bc-mini", &[&format!("train.precision={precision}")]);
-            let mut t = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
             t.vs.copy(&reference.vs).unwrap();
             assert_eq!(t.uses_autocast(), precision == "bf16");
             t.step(&b, None).loss
@@ -781,7 +909,7 @@ mod tests {
         let path = dir.join("c.safetensors");
         for preset in ["laom-labels-mini", "lapo-mini", "bc-mini"] {
             let c = config(preset, &["model.head_width=32"]);
-            let mut a = Trainer::new(&c, SHAPE, Device::Cpu).unwrap();
+            let mut a = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
             let mut rng = ChaCha8Rng::seed_from_u64(4);
             for _ in 0..3 {
                 let b = batch(4, &mut rng);

@@ -100,6 +100,7 @@ fn an_interrupted_run_resumes_to_the_same_result() {
         data: dataset(&dir.join("d.hdf5"), 6, 2),
         labeled: Some(dataset(&dir.join("l.hdf5"), 2, 2)),
         eval: Some(dataset(&dir.join("e.hdf5"), 2, 2)),
+        teacher: None,
     };
     let config = tiny("laom-labels-mini", 7);
     let whole = RunDir::new(dir.join("whole"));
@@ -151,6 +152,7 @@ fn bad_data_is_refused_with_the_file_named() {
         data: data_file.clone(),
         labeled: None,
         eval: None,
+        teacher: None,
     };
     let e = train(
         &RunDir::new(dir.join("a")),
@@ -185,6 +187,7 @@ fn bad_data_is_refused_with_the_file_named() {
         data: other,
         labeled: None,
         eval: None,
+        teacher: None,
     };
     let e = train(&run, None, &swapped, Device::Cpu, None, |_| {}).unwrap_err();
     assert!(e.to_string().contains("checkpoint"), "{e}");
@@ -193,6 +196,7 @@ fn bad_data_is_refused_with_the_file_named() {
         data: dir.join("nope.hdf5"),
         labeled: None,
         eval: None,
+        teacher: None,
     };
     let e = train(
         &RunDir::new(dir.join("d")),
@@ -214,6 +218,7 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
         data: dataset(&dir.join("d.hdf5"), 3, 2),
         labeled: None,
         eval: None,
+        teacher: None,
     };
     let run = RunDir::new(dir.join("run"));
     let stable = tiny("bc-mini", 40);
@@ -240,5 +245,90 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
         "the checkpoint was overwritten"
     );
     assert_ne!(good, saved);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn latent_bc_and_a_decoder_build_a_policy_on_a_frozen_lam() {
+    let dir = scratch("chain");
+    let file = dataset(&dir.join("d.hdf5"), 4, 2);
+    let labeled = dataset(&dir.join("l.hdf5"), 2, 2);
+    let plain = |data: &PathBuf, teacher: Option<PathBuf>| RunData {
+        data: data.clone(),
+        teacher,
+        ..RunData::default()
+    };
+    let lam = RunDir::new(dir.join("lam"));
+    train(
+        &lam,
+        Some(&tiny("laom-mini", 3)),
+        &plain(&file, None),
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    // Latent BC without a teacher is refused, naming the flag.
+    let bc_cfg = tiny("latent-bc-mini", 4);
+    let e = train(
+        &RunDir::new(dir.join("x")),
+        Some(&bc_cfg),
+        &plain(&file, None),
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--teacher"), "{e}");
+    // A decoder on top of a LAM (not a latent BC actor) is refused.
+    let dec_cfg = tiny("decoder-mini", 4);
+    let e = train(
+        &RunDir::new(dir.join("y")),
+        Some(&dec_cfg),
+        &plain(&labeled, Some(lam.checkpoint())),
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("latent BC"), "{e}");
+    let actor = RunDir::new(dir.join("actor"));
+    let s = train(
+        &actor,
+        Some(&bc_cfg),
+        &plain(&file, Some(lam.checkpoint())),
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    assert!(s.final_loss.is_finite());
+    let decoder = RunDir::new(dir.join("decoder"));
+    // In two pieces: the resumed run reloads its teacher from the checkpoint.
+    let data = plain(&labeled, Some(actor.checkpoint()));
+    train(
+        &decoder,
+        Some(&dec_cfg),
+        &data,
+        Device::Cpu,
+        Some(2),
+        |_| {},
+    )
+    .unwrap();
+    train(&decoder, None, &data, Device::Cpu, None, |_| {}).unwrap();
+    let (policy, _) = Trainer::load(&decoder.checkpoint(), Device::Cpu).unwrap();
+    assert_eq!(policy.steps(), 4);
+    assert!(policy.model.is_policy());
+    let obs = tch::Tensor::rand(
+        [3, 9, SIDE as i64, SIDE as i64],
+        (tch::Kind::Float, Device::Cpu),
+    );
+    let a = policy.model.actions(&obs, &obs).unwrap();
+    assert_eq!(a.size(), vec![3, 2]);
+    // The frozen actor inside the decoder run is the latent BC run's actor.
+    let (bc, _) = Trainer::load(&actor.checkpoint(), Device::Cpu).unwrap();
+    let z_bc = bc.model.latent(&obs, &obs).unwrap();
+    let z_policy = policy.model.latent(&obs, &obs).unwrap();
+    assert!(z_bc.allclose(&z_policy, 1e-6, 1e-6, false));
     std::fs::remove_dir_all(dir).unwrap();
 }

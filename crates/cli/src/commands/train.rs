@@ -60,6 +60,10 @@ pub struct TrainArgs {
     /// Held-out dataset for evaluations every `train.eval_every` steps.
     #[arg(long = "eval-data")]
     eval_data: Option<PathBuf>,
+    /// The run this one builds on: a LAM run for latent-bc, a latent-bc
+    /// run for decoder.
+    #[arg(long)]
+    teacher: Option<PathBuf>,
     /// Run folder (config, checkpoint, metrics).
     #[arg(long, default_value = "runs/laom-mini")]
     out: PathBuf,
@@ -231,6 +235,10 @@ fn run_data(args: &TrainArgs, dir: &RunDir) -> Result<RunData> {
             &args.eval_data,
             stored.as_ref().and_then(|s| s.eval.as_ref()),
         ),
+        teacher: match &args.teacher {
+            Some(dir) => Some(RunDir::new(dir).checkpoint()),
+            None => stored.and_then(|s| s.teacher),
+        },
     })
 }
 

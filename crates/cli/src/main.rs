@@ -31,6 +31,8 @@ enum Command {
     Render(commands::render::RenderArgs),
     /// Train a latent action model (LAPO, LAOM, LAOM + supervision) or a baseline (IDM, BC).
     Train(commands::train::TrainArgs),
+    /// Run a trained policy (bc, or latent BC actor + decoder) in the environment: return and normalized score.
+    Eval(commands::eval::EvalArgs),
     /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE.
     Probe(commands::probe::ProbeArgs),
     /// Versions of the linked libraries and where model files are found.
@@ -55,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Data(cmd) => commands::data::run(cmd),
         Command::Train(args) => commands::train::run(args),
         Command::Probe(args) => commands::probe::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Info => commands::info::run(),
     };
     match result {

@@ -5,6 +5,7 @@ pub mod bench_train;
 pub mod collect;
 pub mod data;
 pub mod distractions;
+pub mod eval;
 pub mod expert;
 pub mod info;
 pub mod probe;

@@ -1,0 +1,146 @@
+//! From data to a policy on the command line: collect a few short episodes,
+//! train LAOM, latent BC and a decoder for a handful of steps each, probe,
+//! and evaluate the policy in the environment; with the errors a user meets.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lam-policy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `lam`; (success, stdout + stderr).
+fn lam(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lam"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn ok(args: &[&str]) -> String {
+    let (success, text) = lam(args);
+    assert!(success, "lam {args:?} failed:\n{text}");
+    text
+}
+
+fn expert() -> PathBuf {
+    let shared = std::env::var_os("LAM_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    lam_experts::published_checkpoint(
+        &shared.join("reference/experts"),
+        lam_env::TaskId::CheetahRun,
+    )
+}
+
+#[test]
+fn collect_train_probe_and_evaluate_a_policy() {
+    let dir = scratch("chain");
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let expert = expert();
+    let data = p("d.hdf5");
+    ok(&[
+        "collect",
+        "--task",
+        "cheetah-run",
+        "--preset",
+        "easy",
+        "--expert",
+        expert.to_str().unwrap(),
+        "--trajectories",
+        "3",
+        "--episode-length",
+        "30",
+        "--img",
+        "32",
+        "--supersample",
+        "1",
+        "--out",
+        &data,
+    ]);
+    let steps = [
+        "--set",
+        "train.steps=4",
+        "--set",
+        "train.warmup_steps=1",
+        "--set",
+        "train.batch_size=8",
+    ];
+    let train = |preset: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["train", "--preset", preset, "--data", &data, "--out", out];
+        args.extend(steps);
+        args.extend(extra);
+        ok(&args)
+    };
+    let (lam_run, actor, decoder) = (p("lam"), p("actor"), p("decoder"));
+    let report = train("laom-mini", &lam_run, &[]);
+    assert!(report.contains("actions: raw expert outputs"), "{report}");
+    train("latent-bc-mini", &actor, &["--teacher", &lam_run]);
+    train("decoder-mini", &decoder, &["--teacher", &actor]);
+    let probe = ok(&[
+        "probe",
+        "--run",
+        &lam_run,
+        "--data",
+        &data,
+        "--samples",
+        "32",
+    ]);
+    assert!(probe.contains("latent action -> action"), "{probe}");
+    let result = p("eval.json");
+    let text = ok(&[
+        "eval",
+        "--policy",
+        &decoder,
+        "--like",
+        &data,
+        "--episodes",
+        "2",
+        "--episode-length",
+        "15",
+        "--out",
+        &result,
+    ]);
+    assert!(text.contains("normalized score"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    assert_eq!(json["returns"].as_array().unwrap().len(), 2);
+    assert_eq!(json["preset"], "easy");
+    assert_eq!(json["normalizer"], 823.0);
+
+    // A LAM is not a policy; a cheetah policy cannot act in hopper (4 actions);
+    // a decoder needs a teacher.
+    let (success, text) = lam(&["eval", "--policy", &lam_run, "--task", "cheetah-run"]);
+    assert!(!success && text.contains("evaluate a bc run"), "{text}");
+    let (success, text) = lam(&[
+        "eval",
+        "--policy",
+        &decoder,
+        "--task",
+        "hopper-hop",
+        "--episodes",
+        "1",
+    ]);
+    assert!(!success && text.contains("takes 4"), "{text}");
+    let x = p("x");
+    let (success, text) = lam(&[
+        "train",
+        "--preset",
+        "decoder-mini",
+        "--data",
+        &data,
+        "--out",
+        &x,
+    ]);
+    assert!(!success && text.contains("--teacher"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -117,6 +117,38 @@ fn collect_train_probe_and_evaluate_a_policy() {
     assert_eq!(json["preset"], "easy");
     assert_eq!(json["normalizer"], 823.0);
 
+    // The IDM baseline: IDM on labels, relabel the data, BC on the relabeled data.
+    let (idm, relabeled) = (p("idm"), p("relabeled.hdf5"));
+    train("idm-mini", &idm, &[]);
+    ok(&["data", "relabel", &data, "--idm", &idm, "--out", &relabeled]);
+    let (original, new) = (
+        lam_data::DatasetReader::open(Path::new(&data)).unwrap(),
+        lam_data::DatasetReader::open(Path::new(&relabeled)).unwrap(),
+    );
+    assert_eq!(original.lengths(), new.lengths());
+    assert_eq!(
+        original.read_obs(0, 0..5).unwrap(),
+        new.read_obs(0, 0..5).unwrap()
+    );
+    assert_ne!(
+        original.read_actions(0).unwrap(),
+        new.read_actions(0).unwrap()
+    );
+    assert_eq!(
+        new.read_actions(0).unwrap().len(),
+        original.read_actions(0).unwrap().len()
+    );
+    let (success, text) = lam(&[
+        "data",
+        "relabel",
+        &data,
+        "--idm",
+        &decoder,
+        "--out",
+        &p("no.hdf5"),
+    ]);
+    assert!(!success && text.contains("not an idm run"), "{text}");
+
     // A LAM is not a policy; a cheetah policy cannot act in hopper (4 actions);
     // a decoder needs a teacher.
     let (success, text) = lam(&["eval", "--policy", &lam_run, "--task", "cheetah-run"]);

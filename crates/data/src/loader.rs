@@ -24,6 +24,30 @@ use crate::reader::DatasetReader;
 /// Frames per stacked observation.
 pub const STACK: usize = 3;
 
+/// Appends `frames` (RGB, same size, oldest first) interleaved per pixel:
+/// the layout of a stacked observation.
+pub fn interleave(frames: &[&[u8]], out: &mut Vec<u8>) {
+    let pixels = frames.first().map_or(0, |f| f.len() / 3);
+    out.reserve(pixels * 3 * frames.len());
+    for p in 0..pixels {
+        for f in frames {
+            out.extend_from_slice(&f[3 * p..3 * p + 3]);
+        }
+    }
+}
+
+/// The 3-frame stack ending at step `t` of a trajectory's frames (`len x
+/// frame_bytes`), frames before the start repeating the first.
+pub fn stack_at(obs: &[u8], frame_bytes: usize, t: usize) -> Vec<u8> {
+    let frames: [&[u8]; STACK] = std::array::from_fn(|j| {
+        let s = (t + j).saturating_sub(STACK - 1);
+        &obs[s * frame_bytes..(s + 1) * frame_bytes]
+    });
+    let mut out = Vec::new();
+    interleave(&frames, &mut out);
+    out
+}
+
 /// How a loader holds the data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LoaderMode {
@@ -224,11 +248,7 @@ impl Store {
     fn push_stack(&self, fetched: &Fetched, i: usize, t: usize, out: &mut Vec<u8>) {
         let frames: [&[u8]; STACK] =
             std::array::from_fn(|j| self.frame(fetched, i, (t + j).saturating_sub(STACK - 1)));
-        for p in 0..self.frame_bytes / 3 {
-            for f in &frames {
-                out.extend_from_slice(&f[3 * p..3 * p + 3]);
-            }
-        }
+        interleave(&frames, out);
     }
 
     fn build(&self, plan: &[(u32, u32, u32)]) -> Result<Batch, DataError> {

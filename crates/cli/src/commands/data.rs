@@ -208,9 +208,7 @@ fn relabel(a: RelabelArgs) -> Result<()> {
         let a_dim = shape.action_dim as usize;
         match pairs {
             0 => predicted.extend(traj.actions.iter().take(a_dim)),
-            _ => {
-                predicted.extend_from_slice(&predicted[(pairs - 1) * a_dim..pairs * a_dim].to_vec())
-            }
+            _ => predicted.extend_from_within((pairs - 1) * a_dim..pairs * a_dim),
         }
         for (p, t) in predicted.iter().zip(&traj.actions) {
             error += f64::from(p - t).powi(2);

@@ -33,6 +33,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Run a trained policy (bc, or latent BC actor + decoder) in the environment: return and normalized score.
     Eval(commands::eval::EvalArgs),
+    /// Methods x tasks x label budgets x seeds from one experiment TOML, every stage cached.
+    Pipeline(commands::pipeline::PipelineArgs),
     /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE.
     Probe(commands::probe::ProbeArgs),
     /// Versions of the linked libraries and where model files are found.
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Probe(args) => commands::probe::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Pipeline(args) => commands::pipeline::run(args),
         Command::Info => commands::info::run(),
     };
     match result {

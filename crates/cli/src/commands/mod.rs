@@ -8,6 +8,7 @@ pub mod distractions;
 pub mod eval;
 pub mod expert;
 pub mod info;
+pub mod pipeline;
 pub mod probe;
 pub mod render;
 pub mod train;

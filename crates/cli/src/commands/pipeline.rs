@@ -1,0 +1,671 @@
+//! `lam pipeline`: methods × tasks × label budgets × seeds from one TOML
+//! experiment. Every stage is a `lam` command whose output folder is named
+//! by a hash of the command (inputs included, so a stage's key changes when
+//! anything upstream changes); a finished stage leaves a `.done` marker and
+//! is never run again, an interrupted one resumes. `--emit-jobs` prints one
+//! command per stage for an external scheduler sharing the cache folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use lam_env::TaskId;
+use lam_models::config::{RunConfig, PRESETS};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Arguments of `lam pipeline`.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// The experiment (TOML; `lam pipeline --example` prints one).
+    #[arg(long, required_unless_present = "example")]
+    config: Option<PathBuf>,
+    /// Print one command per stage, in an order that respects dependencies, and exit.
+    #[arg(long)]
+    emit_jobs: bool,
+    /// Run only this stage (its inputs must be done): for schedulers.
+    #[arg(long)]
+    job: Option<String>,
+    /// Print an example experiment and exit.
+    #[arg(long)]
+    example: bool,
+}
+
+const EXAMPLE: &str = r#"# A lam experiment: every combination of tasks, methods, label budgets and seeds.
+cache = "runs/pipeline"          # stage folders live here (shared by re-runs and schedulers)
+tasks = ["cheetah-run"]
+methods = ["laom-labels", "laom", "lapo", "idm", "bc"]   # LAM presets (any of the ladder), idm, bc
+label_budgets = [2, 8]           # labeled trajectories
+seeds = [0]
+scale = "mini"                   # "mini" presets (CPU) or "paper"
+
+[data]
+preset = "easy"                  # distraction preset of the data and the evaluation
+trajectories = 20
+eval_trajectories = 4            # held-out file (val backgrounds) for probes
+episode_length = 200
+img = 64
+experts = "../shared/reference/experts"
+
+[eval]
+episodes = 5
+episode_length = 200
+
+[sets]                           # `--set` overrides per stage kind
+lam = ["train.steps=300"]
+latent_bc = ["train.steps=300"]
+decoder = ["train.steps=300"]
+bc = ["train.steps=300"]
+idm = ["train.steps=300"]
+"#;
+
+/// The experiment file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Experiment {
+    #[serde(default = "default_cache")]
+    cache: PathBuf,
+    tasks: Vec<String>,
+    methods: Vec<String>,
+    label_budgets: Vec<usize>,
+    seeds: Vec<u64>,
+    #[serde(default = "default_scale")]
+    scale: String,
+    data: DataSpec,
+    eval: EvalSpec,
+    #[serde(default)]
+    sets: Sets,
+}
+
+fn default_cache() -> PathBuf {
+    PathBuf::from("runs/pipeline")
+}
+
+fn default_scale() -> String {
+    "mini".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataSpec {
+    preset: String,
+    trajectories: usize,
+    eval_trajectories: usize,
+    episode_length: usize,
+    img: usize,
+    experts: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvalSpec {
+    episodes: usize,
+    episode_length: usize,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sets {
+    #[serde(default)]
+    lam: Vec<String>,
+    #[serde(default)]
+    latent_bc: Vec<String>,
+    #[serde(default)]
+    decoder: Vec<String>,
+    #[serde(default)]
+    bc: Vec<String>,
+    #[serde(default)]
+    idm: Vec<String>,
+}
+
+/// One stage: a `lam` command writing into `cache/key`.
+#[derive(Clone, Debug, Serialize)]
+struct Stage {
+    key: String,
+    /// Arguments after `lam`, with `{out}` where the stage's output goes.
+    args: Vec<String>,
+    deps: Vec<String>,
+    /// What the results table shows for eval stages.
+    label: Option<BTreeMap<String, String>>,
+}
+
+/// The stages in dependency order.
+struct Plan {
+    cache: PathBuf,
+    stages: Vec<Stage>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Plan {
+    fn dir(&self, key: &str) -> PathBuf {
+        self.cache.join(key)
+    }
+
+    /// Adds a stage (once per key) and returns its output path.
+    fn add(
+        &mut self,
+        kind: &str,
+        args: Vec<String>,
+        deps: &[&str],
+        label: Option<BTreeMap<String, String>>,
+    ) -> String {
+        let mut h = Sha256::new();
+        h.update(env!("CARGO_PKG_VERSION"));
+        h.update(kind);
+        for a in &args {
+            h.update([0]);
+            h.update(a);
+        }
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let key = format!("{kind}-{hex}");
+        if !self.index.contains_key(&key) {
+            self.index.insert(key.clone(), self.stages.len());
+            self.stages.push(Stage {
+                key: key.clone(),
+                args,
+                deps: deps.iter().map(|d| d.to_string()).collect(),
+                label,
+            });
+        }
+        key
+    }
+
+    /// A file or run folder inside a stage's output.
+    fn out(&self, key: &str, file: Option<&str>) -> String {
+        let d = self.dir(key);
+        match file {
+            Some(f) => d.join(f).display().to_string(),
+            None => d.display().to_string(),
+        }
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn with_sets(mut args: Vec<String>, sets: &[String], seed: u64) -> Vec<String> {
+    args.extend(["--set".into(), format!("seed={seed}")]);
+    for s in sets {
+        args.extend(["--set".into(), s.clone()]);
+    }
+    args
+}
+
+/// Builds every stage of the experiment, checking it first.
+fn plan(x: &Experiment) -> Result<Plan> {
+    let suffix = match x.scale.as_str() {
+        "mini" => "-mini",
+        "paper" => "",
+        other => bail!("scale = {other:?}: expected \"mini\" or \"paper\""),
+    };
+    let lam_presets: Vec<&str> = PRESETS
+        .iter()
+        .map(|p| p.name)
+        .filter(|n| !matches!(*n, "idm" | "bc" | "latent-bc" | "decoder"))
+        .collect();
+    for m in &x.methods {
+        if m != "idm" && m != "bc" && !lam_presets.contains(&m.as_str()) {
+            bail!(
+                "methods: unknown method {m:?}; choose from idm, bc, {}",
+                lam_presets.join(", ")
+            );
+        }
+    }
+    let tasks: Vec<TaskId> = x
+        .tasks
+        .iter()
+        .map(|t| t.parse().map_err(|e| anyhow::anyhow!("tasks: {e}")))
+        .collect::<Result<_>>()?;
+    x.data
+        .preset
+        .parse::<lam_env::distractors::Preset>()
+        .map_err(|e| anyhow::anyhow!("data.preset: {e}"))?;
+    for sets in [
+        &x.sets.lam,
+        &x.sets.latent_bc,
+        &x.sets.decoder,
+        &x.sets.bc,
+        &x.sets.idm,
+    ] {
+        RunConfig::preset("laom-mini")
+            .expect("a preset")
+            .with_overrides(
+                &sets
+                    .iter()
+                    .filter(|s| !s.starts_with("method"))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| anyhow::anyhow!("sets: {e}"))?;
+    }
+    if x.seeds.is_empty() || x.label_budgets.is_empty() || tasks.is_empty() || x.methods.is_empty()
+    {
+        bail!("tasks, methods, label_budgets and seeds must each list at least one value");
+    }
+    let mut p = Plan {
+        cache: x.cache.clone(),
+        stages: Vec::new(),
+        index: BTreeMap::new(),
+    };
+    for task in &tasks {
+        let expert = lam_experts::published_checkpoint(&x.data.experts, *task);
+        if !expert.exists() {
+            bail!("data.experts: no expert for {task} at {}", expert.display());
+        }
+        let collect = |split: &str, n: usize, seed: u64| {
+            strings(&[
+                "collect",
+                "--task",
+                task.name(),
+                "--preset",
+                &x.data.preset,
+                "--split",
+                split,
+                "--expert",
+                &expert.display().to_string(),
+                "--trajectories",
+                &n.to_string(),
+                "--episode-length",
+                &x.data.episode_length.to_string(),
+                "--img",
+                &x.data.img.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--out",
+                "{out}/data.hdf5",
+            ])
+        };
+        let data_key = p.add("data", collect("train", x.data.trajectories, 0), &[], None);
+        let data = p.out(&data_key, Some("data.hdf5"));
+        let val_key = p.add(
+            "data",
+            collect("val", x.data.eval_trajectories, 1_000_000),
+            &[],
+            None,
+        );
+        let held_out = vec![
+            "--eval-data".to_string(),
+            p.out(&val_key, Some("data.hdf5")),
+        ];
+        for &seed in &x.seeds {
+            let train = |p: &mut Plan,
+                         kind: &str,
+                         preset: String,
+                         file: &str,
+                         extra: &[String],
+                         deps: &[&str],
+                         sets: &[String]| {
+                let mut args = strings(&[
+                    "train", "--preset", &preset, "--data", file, "--out", "{out}", "--device",
+                    "cpu",
+                ]);
+                args.extend(extra.iter().cloned());
+                p.add(kind, with_sets(args, sets, seed), deps, None)
+            };
+            let eval = |p: &mut Plan, policy: &str, method: &str, budget: Option<usize>| {
+                let args = strings(&[
+                    "eval",
+                    "--policy",
+                    &p.out(policy, None),
+                    "--like",
+                    &data,
+                    "--episodes",
+                    &x.eval.episodes.to_string(),
+                    "--episode-length",
+                    &x.eval.episode_length.to_string(),
+                    "--seed",
+                    &(seed * 1000).to_string(),
+                    "--device",
+                    "cpu",
+                    "--out",
+                    "{out}/eval.json",
+                ]);
+                let label = BTreeMap::from([
+                    ("task".to_string(), task.name().to_string()),
+                    ("method".to_string(), method.to_string()),
+                    (
+                        "labels".to_string(),
+                        budget.map_or("all".into(), |b| b.to_string()),
+                    ),
+                    ("seed".to_string(), seed.to_string()),
+                ]);
+                p.add("eval", args, &[policy], Some(label))
+            };
+            // The normaliser: BC on all labels.
+            let bc_all = train(
+                &mut p,
+                "bc",
+                format!("bc{suffix}"),
+                &data,
+                &[],
+                &[&data_key],
+                &x.sets.bc,
+            );
+            eval(&mut p, &bc_all, "bc-all-labels", None);
+            // One LAM and one latent BC actor per method and seed, shared by the budgets.
+            let mut actors = BTreeMap::new();
+            for m in x
+                .methods
+                .iter()
+                .filter(|m| lam_presets.contains(&m.as_str()) && *m != "laom-labels")
+            {
+                let lam = train(
+                    &mut p,
+                    "lam",
+                    format!("{m}{suffix}"),
+                    &data,
+                    &held_out,
+                    &[&data_key, &val_key],
+                    &x.sets.lam,
+                );
+                let lam_ckpt = p.out(&lam, None);
+                let actor = train(
+                    &mut p,
+                    "latent-bc",
+                    format!("latent-bc{suffix}"),
+                    &data,
+                    &["--teacher".into(), lam_ckpt],
+                    &[&lam],
+                    &x.sets.latent_bc,
+                );
+                actors.insert(m.clone(), actor);
+            }
+            for &budget in &x.label_budgets {
+                let labeled_key = p.add(
+                    "labeled",
+                    strings(&[
+                        "data",
+                        "sample-labeled",
+                        &data,
+                        "--trajectories",
+                        &budget.to_string(),
+                        "--seed",
+                        &seed.to_string(),
+                        "--out",
+                        "{out}/labeled.hdf5",
+                    ]),
+                    &[&data_key],
+                    None,
+                );
+                let labeled = p.out(&labeled_key, Some("labeled.hdf5"));
+                for m in &x.methods {
+                    let policy = match m.as_str() {
+                        "bc" => train(
+                            &mut p,
+                            "bc",
+                            format!("bc{suffix}"),
+                            &labeled,
+                            &[],
+                            &[&labeled_key],
+                            &x.sets.bc,
+                        ),
+                        "idm" => {
+                            let idm = train(
+                                &mut p,
+                                "idm",
+                                format!("idm{suffix}"),
+                                &labeled,
+                                &[],
+                                &[&labeled_key],
+                                &x.sets.idm,
+                            );
+                            let relabeled = p.add(
+                                "relabel",
+                                strings(&[
+                                    "data",
+                                    "relabel",
+                                    &data,
+                                    "--idm",
+                                    &p.out(&idm, None),
+                                    "--device",
+                                    "cpu",
+                                    "--out",
+                                    "{out}/relabeled.hdf5",
+                                ]),
+                                &[&idm, &data_key],
+                                None,
+                            );
+                            let file = p.out(&relabeled, Some("relabeled.hdf5"));
+                            train(
+                                &mut p,
+                                "bc",
+                                format!("bc{suffix}"),
+                                &file,
+                                &[],
+                                &[&relabeled],
+                                &x.sets.bc,
+                            )
+                        }
+                        _ => {
+                            let actor = match actors.get(m) {
+                                Some(a) => a.clone(),
+                                None => {
+                                    // LAOM + supervision: its LAM depends on the budget.
+                                    let mut extra = held_out.clone();
+                                    extra.extend(["--labeled".to_string(), labeled.clone()]);
+                                    let lam = train(
+                                        &mut p,
+                                        "lam",
+                                        format!("{m}{suffix}"),
+                                        &data,
+                                        &extra,
+                                        &[&data_key, &labeled_key, &val_key],
+                                        &x.sets.lam,
+                                    );
+                                    let lam_dir = p.out(&lam, None);
+                                    train(
+                                        &mut p,
+                                        "latent-bc",
+                                        format!("latent-bc{suffix}"),
+                                        &data,
+                                        &["--teacher".into(), lam_dir],
+                                        &[&lam],
+                                        &x.sets.latent_bc,
+                                    )
+                                }
+                            };
+                            let actor_dir = p.out(&actor, None);
+                            train(
+                                &mut p,
+                                "decoder",
+                                format!("decoder{suffix}"),
+                                &labeled,
+                                &["--teacher".into(), actor_dir],
+                                &[&actor, &labeled_key],
+                                &x.sets.decoder,
+                            )
+                        }
+                    };
+                    eval(&mut p, &policy, m, Some(budget));
+                }
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// The command line of a stage, with its output folder filled in; train
+/// stages resume when their folder already holds a run.
+fn command(p: &Plan, s: &Stage) -> Vec<String> {
+    let out = p.out(&s.key, None);
+    let mut args: Vec<String> = s.args.iter().map(|a| a.replace("{out}", &out)).collect();
+    let resumable =
+        args.first().is_some_and(|a| a == "train") || args.first().is_some_and(|a| a == "collect");
+    let started = match args.first().map(String::as_str) {
+        Some("train") => Path::new(&out).join("config.toml").exists(),
+        Some("collect") => lam_data::partial_path(&Path::new(&out).join("data.hdf5")).exists(),
+        _ => false,
+    };
+    if resumable && started {
+        args.push("--resume".into());
+        if args[0] == "train" {
+            // A resumed run keeps its own config: drop the overrides.
+            let mut kept = Vec::new();
+            let mut skip = false;
+            for a in args {
+                if skip {
+                    skip = false;
+                    continue;
+                }
+                if a == "--set" || a == "--preset" {
+                    skip = true;
+                    continue;
+                }
+                kept.push(a);
+            }
+            args = kept;
+        }
+    }
+    args
+}
+
+fn done_marker(p: &Plan, key: &str) -> PathBuf {
+    p.dir(key).join(".done")
+}
+
+/// Runs one stage unless it is done; true when it ran.
+fn run_stage(p: &Plan, s: &Stage) -> Result<bool> {
+    if done_marker(p, &s.key).exists() {
+        return Ok(false);
+    }
+    for d in &s.deps {
+        if !done_marker(p, d).exists() {
+            bail!("stage {} needs {} first (not done)", s.key, d);
+        }
+    }
+    std::fs::create_dir_all(p.dir(&s.key))
+        .with_context(|| format!("creating {}", p.dir(&s.key).display()))?;
+    let args = command(p, s);
+    let exe = std::env::current_exe().context("finding the lam executable")?;
+    let status = Command::new(exe)
+        .args(&args)
+        .status()
+        .with_context(|| format!("starting lam {}", args.join(" ")))?;
+    if !status.success() {
+        bail!("stage {} failed: lam {}", s.key, args.join(" "));
+    }
+    lam_data::atomic::write_bytes_atomic(
+        &done_marker(p, &s.key),
+        format!("lam {}\n", args.join(" ")).as_bytes(),
+    )?;
+    Ok(true)
+}
+
+/// What `pipeline.json` in the cache records about the last run.
+#[derive(Serialize)]
+struct Record<'a> {
+    stages: usize,
+    ran: Vec<&'a str>,
+    cached: Vec<&'a str>,
+    results: Vec<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Runs `lam pipeline`.
+pub fn run(args: PipelineArgs) -> Result<()> {
+    if args.example {
+        print!("{EXAMPLE}");
+        return Ok(());
+    }
+    let file = args.config.as_ref().context("--config is required")?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let x: Experiment =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let p = plan(&x).with_context(|| format!("{}", file.display()))?;
+    if args.emit_jobs {
+        println!(
+            "# {} stages for {}; run in this order (each line after the ones it names)",
+            p.stages.len(),
+            file.display()
+        );
+        for s in &p.stages {
+            println!(
+                "lam pipeline --config {} --job {}{}",
+                file.display(),
+                s.key,
+                if s.deps.is_empty() {
+                    String::new()
+                } else {
+                    format!("   # after {}", s.deps.join(" "))
+                }
+            );
+        }
+        return Ok(());
+    }
+    if let Some(key) = &args.job {
+        let s = p
+            .index
+            .get(key)
+            .map(|&i| &p.stages[i])
+            .with_context(|| format!("no stage {key} in {}", file.display()))?;
+        let ran = run_stage(&p, s)?;
+        println!("{key}: {}", if ran { "done" } else { "already done" });
+        return Ok(());
+    }
+    let (mut ran, mut cached) = (Vec::new(), Vec::new());
+    for (i, s) in p.stages.iter().enumerate() {
+        eprintln!("[{}/{}] {}", i + 1, p.stages.len(), s.key);
+        if run_stage(&p, s)? {
+            ran.push(s.key.as_str());
+        } else {
+            cached.push(s.key.as_str());
+        }
+    }
+    // Results of the evaluations.
+    let mut results = Vec::new();
+    for s in &p.stages {
+        let Some(label) = &s.label else { continue };
+        let file = p.dir(&s.key).join("eval.json");
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?,
+        )?;
+        let mut row: BTreeMap<String, serde_json::Value> = label
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        row.insert("mean_return".into(), v["mean_return"].clone());
+        row.insert("std_return".into(), v["std_return"].clone());
+        row.insert("episodes".into(), v["episodes"].clone());
+        row.insert("stage".into(), s.key.clone().into());
+        results.push(row);
+    }
+    println!(
+        "{:<14} {:<14} {:>6} {:>5} {:>10} {:>8}",
+        "task", "method", "labels", "seed", "return", "std"
+    );
+    for r in &results {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        println!(
+            "{:<14} {:<14} {:>6} {:>5} {:>10.1} {:>8.1}",
+            s("task"),
+            s("method"),
+            s("labels"),
+            s("seed"),
+            r["mean_return"].as_f64().unwrap_or(f64::NAN),
+            r["std_return"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    println!(
+        "{} stages: {} run, {} cached (in {})",
+        p.stages.len(),
+        ran.len(),
+        cached.len(),
+        p.cache.display()
+    );
+    let record = Record {
+        stages: p.stages.len(),
+        ran,
+        cached,
+        results,
+    };
+    lam_data::atomic::write_bytes_atomic(
+        &p.cache.join("pipeline.json"),
+        serde_json::to_string_pretty(&record)?.as_bytes(),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! `lam pipeline` end to end on a tiny experiment: every stage runs once,
+//! a second run is a cache hit for every stage, and changing one stage
+//! kind's settings re-runs those stages and the ones after them only.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> PathBuf {
+    std::env::var_os("LAM_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
+fn lam(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lam"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+const STEPS: &str = r#"["train.steps=4", "train.warmup_steps=1", "train.batch_size=8", "train.labeled_batch_size=4", "train.eval_every=2", "train.eval_batches=1"]"#;
+
+fn experiment(dir: &Path, decoder_steps: usize) -> PathBuf {
+    let text = format!(
+        r#"cache = "{cache}"
+tasks = ["cheetah-run"]
+methods = ["laom-labels", "laom", "idm", "bc"]
+label_budgets = [2]
+seeds = [0]
+
+[data]
+preset = "easy"
+trajectories = 3
+eval_trajectories = 2
+episode_length = 30
+img = 32
+experts = "{experts}"
+
+[eval]
+episodes = 2
+episode_length = 20
+
+[sets]
+lam = {STEPS}
+latent_bc = {STEPS}
+decoder = ["train.steps={decoder_steps}", "train.warmup_steps=1", "train.batch_size=8"]
+bc = {STEPS}
+idm = {STEPS}
+"#,
+        cache = dir.join("cache").display(),
+        experts = shared().join("reference/experts").display(),
+    );
+    let path = dir.join("experiment.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// (ran, cached) stage keys of the last run.
+fn record(dir: &Path) -> (Vec<String>, Vec<String>, serde_json::Value) {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cache/pipeline.json")).unwrap())
+            .unwrap();
+    let keys = |k: &str| {
+        v[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    (keys("ran"), keys("cached"), v)
+}
+
+#[test]
+fn stages_run_once_and_changes_rerun_only_what_follows() {
+    let dir = std::env::temp_dir().join(format!("lam-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = experiment(&dir, 4);
+    let c = config.to_str().unwrap();
+    let (ok, text) = lam(&["pipeline", "--config", c]);
+    assert!(ok, "{text}");
+    let (ran, cached, v) = record(&dir);
+    assert!(cached.is_empty());
+    assert_eq!(ran.len(), v["stages"].as_u64().unwrap() as usize);
+    // bc on all labels + one policy per method, each evaluated.
+    assert_eq!(v["results"].as_array().unwrap().len(), 5);
+    // Shared stages exist once: one training file, one labeled subset.
+    assert_eq!(ran.iter().filter(|k| k.starts_with("labeled-")).count(), 1);
+
+    let (ok, text) = lam(&["pipeline", "--config", c]);
+    assert!(ok, "{text}");
+    let (ran_again, cached_again, _) = record(&dir);
+    assert!(
+        ran_again.is_empty(),
+        "a finished pipeline re-ran {ran_again:?}"
+    );
+    assert_eq!(cached_again.len(), ran.len());
+
+    // More decoder steps: the two decoders and their evaluations run again, nothing else.
+    experiment(&dir, 5);
+    let (ok, text) = lam(&["pipeline", "--config", c]);
+    assert!(ok, "{text}");
+    let (changed, _, _) = record(&dir);
+    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert_eq!(
+        changed.iter().filter(|k| k.starts_with("decoder-")).count(),
+        2,
+        "{changed:?}"
+    );
+    assert_eq!(
+        changed.iter().filter(|k| k.starts_with("eval-")).count(),
+        2,
+        "{changed:?}"
+    );
+
+    // --emit-jobs lists every stage, dependencies first; --job runs one.
+    let (ok, jobs) = lam(&["pipeline", "--config", c, "--emit-jobs"]);
+    assert!(ok, "{jobs}");
+    let lines: Vec<&str> = jobs
+        .lines()
+        .filter(|l| l.starts_with("lam pipeline"))
+        .collect();
+    assert_eq!(lines.len(), ran.len());
+    let first = lines[0].split_whitespace().nth(5).unwrap();
+    let (ok, text) = lam(&["pipeline", "--config", c, "--job", first]);
+    assert!(ok && text.contains("already done"), "{text}");
+
+    // Bad experiments fail before any work.
+    std::fs::write(
+        dir.join("bad.toml"),
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("\"idm\", \"bc\"", "\"idm\", \"bcc\""),
+    )
+    .unwrap();
+    let (ok, text) = lam(&[
+        "pipeline",
+        "--config",
+        dir.join("bad.toml").to_str().unwrap(),
+    ]);
+    assert!(!ok && text.contains("unknown method \"bcc\""), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

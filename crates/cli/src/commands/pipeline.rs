@@ -173,6 +173,20 @@ impl Plan {
         key
     }
 
+    /// Names what a stage stands for in reports.
+    fn label(&mut self, key: &str, task: &str, method: &str, budget: Option<usize>, seed: u64) {
+        let i = self.index[key];
+        self.stages[i].label = Some(BTreeMap::from([
+            ("task".to_string(), task.to_string()),
+            ("method".to_string(), method.to_string()),
+            (
+                "labels".to_string(),
+                budget.map_or("all".into(), |b| b.to_string()),
+            ),
+            ("seed".to_string(), seed.to_string()),
+        ]));
+    }
+
     /// A file or run folder inside a stage's output.
     fn out(&self, key: &str, file: Option<&str>) -> String {
         let d = self.dir(key);
@@ -306,35 +320,36 @@ fn plan(x: &Experiment) -> Result<Plan> {
                 args.extend(extra.iter().cloned());
                 p.add(kind, with_sets(args, sets, seed), deps, None)
             };
-            let eval = |p: &mut Plan, policy: &str, method: &str, budget: Option<usize>| {
-                let args = strings(&[
-                    "eval",
-                    "--policy",
-                    &p.out(policy, None),
-                    "--like",
-                    &data,
-                    "--episodes",
-                    &x.eval.episodes.to_string(),
-                    "--episode-length",
-                    &x.eval.episode_length.to_string(),
-                    "--seed",
-                    &(seed * 1000).to_string(),
-                    "--device",
-                    "cpu",
-                    "--out",
-                    "{out}/eval.json",
-                ]);
-                let label = BTreeMap::from([
-                    ("task".to_string(), task.name().to_string()),
-                    ("method".to_string(), method.to_string()),
-                    (
-                        "labels".to_string(),
-                        budget.map_or("all".into(), |b| b.to_string()),
-                    ),
-                    ("seed".to_string(), seed.to_string()),
-                ]);
-                p.add("eval", args, &[policy], Some(label))
-            };
+            let eval =
+                |p: &mut Plan, policy: &str, method: &str, budget: Option<usize>| -> String {
+                    let args = strings(&[
+                        "eval",
+                        "--policy",
+                        &p.out(policy, None),
+                        "--like",
+                        &data,
+                        "--episodes",
+                        &x.eval.episodes.to_string(),
+                        "--episode-length",
+                        &x.eval.episode_length.to_string(),
+                        "--seed",
+                        &(seed * 1000).to_string(),
+                        "--device",
+                        "cpu",
+                        "--out",
+                        "{out}/eval.json",
+                    ]);
+                    let label = BTreeMap::from([
+                        ("task".to_string(), task.name().to_string()),
+                        ("method".to_string(), method.to_string()),
+                        (
+                            "labels".to_string(),
+                            budget.map_or("all".into(), |b| b.to_string()),
+                        ),
+                        ("seed".to_string(), seed.to_string()),
+                    ]);
+                    p.add("eval", args, &[policy], Some(label))
+                };
             // The normaliser: BC on all labels.
             let bc_all = train(
                 &mut p,
@@ -362,6 +377,7 @@ fn plan(x: &Experiment) -> Result<Plan> {
                     &[&data_key, &val_key],
                     &x.sets.lam,
                 );
+                p.label(&lam, task.name(), m, None, seed);
                 let lam_ckpt = p.out(&lam, None);
                 let actor = train(
                     &mut p,
@@ -456,6 +472,7 @@ fn plan(x: &Experiment) -> Result<Plan> {
                                         &[&data_key, &labeled_key, &val_key],
                                         &x.sets.lam,
                                     );
+                                    p.label(&lam, task.name(), m, Some(budget), seed);
                                     let lam_dir = p.out(&lam, None);
                                     train(
                                         &mut p,
@@ -559,6 +576,8 @@ fn run_stage(p: &Plan, s: &Stage) -> Result<bool> {
 #[derive(Serialize)]
 struct Record<'a> {
     stages: usize,
+    /// What each labeled stage (LAMs, evaluations) stands for.
+    labels: BTreeMap<&'a str, &'a BTreeMap<String, String>>,
     ran: Vec<&'a str>,
     cached: Vec<&'a str>,
     results: Vec<BTreeMap<String, serde_json::Value>>,
@@ -617,7 +636,7 @@ pub fn run(args: PipelineArgs) -> Result<()> {
     }
     // Results of the evaluations.
     let mut results = Vec::new();
-    for s in &p.stages {
+    for s in p.stages.iter().filter(|s| s.key.starts_with("eval-")) {
         let Some(label) = &s.label else { continue };
         let file = p.dir(&s.key).join("eval.json");
         let v: serde_json::Value = serde_json::from_str(
@@ -659,6 +678,11 @@ pub fn run(args: PipelineArgs) -> Result<()> {
     );
     let record = Record {
         stages: p.stages.len(),
+        labels: p
+            .stages
+            .iter()
+            .filter_map(|s| s.label.as_ref().map(|l| (s.key.as_str(), l)))
+            .collect(),
         ran,
         cached,
         results,

@@ -15,7 +15,7 @@ DM_CONTROL_VERSION=1.0.21
 # these pins are the versions torch 2.13.0's cuda-toolkit==13.0.3 asks for.
 CUDART_SPEC="nvidia-cuda-runtime==13.0.96.*"
 CUPTI_SPEC="nvidia-cuda-cupti==13.0.85.*"
-STAMP="$DEPS/.setup-done-v2${LAM_CUDA:+-cuda}"
+STAMP="$DEPS/.setup-done-v3${LAM_CUDA:+-cuda}"
 
 if [ -f "$STAMP" ]; then
   exit 0
@@ -26,7 +26,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # 1. Debian packages -----------------------------------------------------------
 need_apt=()
-for pkg in libmujoco-dev libhdf5-dev pkg-config python3 python3-pip ca-certificates; do
+for pkg in libmujoco-dev libhdf5-dev pkg-config fonts-dejavu-core python3 python3-pip ca-certificates; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # python3/pip may come from elsewhere (pyenv); only ask apt when missing.

@@ -35,6 +35,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Methods x tasks x label budgets x seeds from one experiment TOML, every stage cached.
     Pipeline(commands::pipeline::PipelineArgs),
+    /// Markdown + HTML report with PNG plots from a pipeline's cache folder.
+    Report(commands::report::ReportArgs),
     /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE.
     Probe(commands::probe::ProbeArgs),
     /// Versions of the linked libraries and where model files are found.
@@ -61,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::Probe(args) => commands::probe::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Pipeline(args) => commands::pipeline::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Info => commands::info::run(),
     };
     match result {

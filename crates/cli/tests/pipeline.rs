@@ -131,6 +131,40 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     let (ok, text) = lam(&["pipeline", "--config", c, "--job", first]);
     assert!(ok && text.contains("already done"), "{text}");
 
+    // The report: tables for every method, and the plots as PNGs.
+    let report = dir.join("report");
+    let (ok, text) = lam(&[
+        "report",
+        dir.join("cache").to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for method in [
+        "| bc |",
+        "| idm |",
+        "| laom |",
+        "| laom-labels |",
+        "| bc-all-labels |",
+        "held-out probe MSE",
+        "(n=1)",
+    ] {
+        assert!(md.contains(method), "report.md lacks {method:?}:\n{md}");
+    }
+    assert!(std::fs::read_to_string(report.join("report.html"))
+        .unwrap()
+        .contains("<img src=\"summary.png\""));
+    for png in [
+        "summary.png",
+        "probe.png",
+        "score_vs_labels_cheetah-run.png",
+        "curves_cheetah-run.png",
+    ] {
+        let img = image::open(report.join(png)).unwrap_or_else(|e| panic!("{png}: {e}"));
+        assert_eq!((img.width(), img.height()), (800, 480), "{png}");
+    }
+
     // Bad experiments fail before any work.
     std::fs::write(
         dir.join("bad.toml"),

@@ -9,6 +9,8 @@ pub mod eval;
 pub mod expert;
 pub mod info;
 pub mod pipeline;
+pub mod plots;
 pub mod probe;
 pub mod render;
+pub mod report;
 pub mod train;

@@ -1,0 +1,238 @@
+//! PNG charts for reports (plotters drawing into a buffer, saved with
+//! `image`): lines over categories, bars with error bars, training curves.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use anyhow::{anyhow, bail, Context, Result};
+use plotters::prelude::*;
+
+const SIZE: (u32, u32) = (800, 480);
+const FONTS: [&str; 2] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+];
+
+/// Registers a TrueType font for chart text (once per process).
+fn fonts() -> Result<()> {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    let found = *FOUND.get_or_init(|| {
+        FONTS.iter().any(|path| {
+            std::fs::read(path).is_ok_and(|bytes| {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+            })
+        })
+    });
+    if !found {
+        bail!(
+            "no font for chart text at {} (install fonts-dejavu-core)",
+            FONTS.join(" or ")
+        );
+    }
+    Ok(())
+}
+
+fn palette(i: usize) -> RGBColor {
+    const C: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+    ];
+    C[i % C.len()]
+}
+
+/// Draws with `draw` into an RGB buffer and saves it as PNG at `path`.
+fn save(
+    path: &Path,
+    draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>,
+) -> Result<()> {
+    fonts()?;
+    let mut buffer = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+        draw(root.clone())?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+    }
+    let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, buffer).context("chart buffer")?;
+    lam_data::atomic::write_atomic(path, |tmp| {
+        image
+            .save_with_format(tmp, image::ImageFormat::Png)
+            .with_context(|| format!("writing {}", path.display()))
+    })
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let lo = lo.min(0.0);
+    let pad = ((hi - lo) * 0.1).max(1e-3);
+    (lo, hi + pad)
+}
+
+/// One line per series over categorical x positions (None: no point).
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    xs: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> Result<()> {
+    let (lo, hi) = range(series.iter().flat_map(|(_, v)| v.iter().flatten().copied()));
+    save(path, |root| {
+        let n = xs.len().max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_name)
+            .y_desc(y_name)
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    xs.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        for (i, (name, values)) in series.iter().enumerate() {
+            let color = palette(i);
+            let points: Vec<(f64, f64)> = values
+                .iter()
+                .enumerate()
+                .filter_map(|(j, v)| v.map(|v| (j as f64, v)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    })
+}
+
+/// Bars with ± error whiskers.
+pub fn bars(path: &Path, title: &str, y_name: &str, bars: &[(String, f64, f64)]) -> Result<()> {
+    let (lo, hi) = range(bars.iter().map(|b| b.1 + b.2));
+    save(path, |root| {
+        let n = bars.len().max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .y_desc(y_name)
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    bars.get(i as usize)
+                        .map(|b| b.0.clone())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .disable_x_mesh()
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        for (i, (_, v, err)) in bars.iter().enumerate() {
+            let x = i as f64;
+            let color = palette(i);
+            chart
+                .draw_series([Rectangle::new(
+                    [(x - 0.35, 0.0), (x + 0.35, *v)],
+                    color.filled(),
+                )])
+                .map_err(|e| anyhow!("{e}"))?;
+            if *err > 0.0 {
+                chart
+                    .draw_series([PathElement::new(
+                        vec![(x, v - err), (x, v + err)],
+                        BLACK.stroke_width(2),
+                    )])
+                    .map_err(|e| anyhow!("{e}"))?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Curves of (x, y) points, one per series.
+pub fn curves(
+    path: &Path,
+    title: &str,
+    x_name: &str,
+    y_name: &str,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<()> {
+    let (x_lo, x_hi) = range(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
+    let (y_lo, y_hi) = range(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.1)));
+    save(path, |root| {
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+            .map_err(|e| anyhow!("{e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_name)
+            .y_desc(y_name)
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let color = palette(i);
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                .map_err(|e| anyhow!("{e}"))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    })
+}

@@ -35,7 +35,7 @@ label_budgets = [2]
 seeds = [0]
 
 [data]
-preset = "easy"
+presets = ["easy"]
 trajectories = 3
 eval_trajectories = 2
 episode_length = 30

@@ -42,7 +42,7 @@ seeds = [0]
 scale = "mini"                   # "mini" presets (CPU) or "paper"
 
 [data]
-preset = "easy"                  # distraction preset of the data and the evaluation
+presets = ["vanilla", "easy"]    # distraction presets of data and evaluation (compare with / without)
 trajectories = 20
 eval_trajectories = 4            # held-out file (val backgrounds) for probes
 episode_length = 200
@@ -90,7 +90,7 @@ fn default_scale() -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DataSpec {
-    preset: String,
+    presets: Vec<String>,
     trajectories: usize,
     eval_trajectories: usize,
     episode_length: usize,
@@ -174,10 +174,18 @@ impl Plan {
     }
 
     /// Names what a stage stands for in reports.
-    fn label(&mut self, key: &str, task: &str, method: &str, budget: Option<usize>, seed: u64) {
+    fn label(
+        &mut self,
+        key: &str,
+        setting: (&str, &str),
+        method: &str,
+        budget: Option<usize>,
+        seed: u64,
+    ) {
         let i = self.index[key];
         self.stages[i].label = Some(BTreeMap::from([
-            ("task".to_string(), task.to_string()),
+            ("task".to_string(), setting.0.to_string()),
+            ("preset".to_string(), setting.1.to_string()),
             ("method".to_string(), method.to_string()),
             (
                 "labels".to_string(),
@@ -234,10 +242,14 @@ fn plan(x: &Experiment) -> Result<Plan> {
         .iter()
         .map(|t| t.parse().map_err(|e| anyhow::anyhow!("tasks: {e}")))
         .collect::<Result<_>>()?;
-    x.data
-        .preset
-        .parse::<lam_env::distractors::Preset>()
-        .map_err(|e| anyhow::anyhow!("data.preset: {e}"))?;
+    for preset in &x.data.presets {
+        preset
+            .parse::<lam_env::distractors::Preset>()
+            .map_err(|e| anyhow::anyhow!("data.presets: {e}"))?;
+    }
+    if x.data.presets.is_empty() {
+        bail!("data.presets must list at least one distraction preset");
+    }
     for sets in [
         &x.sets.lam,
         &x.sets.latent_bc,
@@ -270,234 +282,229 @@ fn plan(x: &Experiment) -> Result<Plan> {
         if !expert.exists() {
             bail!("data.experts: no expert for {task} at {}", expert.display());
         }
-        let collect = |split: &str, n: usize, seed: u64| {
-            strings(&[
-                "collect",
-                "--task",
-                task.name(),
-                "--preset",
-                &x.data.preset,
-                "--split",
-                split,
-                "--expert",
-                &expert.display().to_string(),
-                "--trajectories",
-                &n.to_string(),
-                "--episode-length",
-                &x.data.episode_length.to_string(),
-                "--img",
-                &x.data.img.to_string(),
-                "--seed",
-                &seed.to_string(),
-                "--out",
-                "{out}/data.hdf5",
-            ])
-        };
-        let data_key = p.add("data", collect("train", x.data.trajectories, 0), &[], None);
-        let data = p.out(&data_key, Some("data.hdf5"));
-        let val_key = p.add(
-            "data",
-            collect("val", x.data.eval_trajectories, 1_000_000),
-            &[],
-            None,
-        );
-        let held_out = vec![
-            "--eval-data".to_string(),
-            p.out(&val_key, Some("data.hdf5")),
-        ];
-        for &seed in &x.seeds {
-            let train = |p: &mut Plan,
-                         kind: &str,
-                         preset: String,
-                         file: &str,
-                         extra: &[String],
-                         deps: &[&str],
-                         sets: &[String]| {
-                let mut args = strings(&[
-                    "train", "--preset", &preset, "--data", file, "--out", "{out}", "--device",
-                    "cpu",
-                ]);
-                args.extend(extra.iter().cloned());
-                p.add(kind, with_sets(args, sets, seed), deps, None)
+        for preset in &x.data.presets {
+            let collect = |split: &str, n: usize, seed: u64| {
+                strings(&[
+                    "collect",
+                    "--task",
+                    task.name(),
+                    "--preset",
+                    preset,
+                    "--split",
+                    split,
+                    "--expert",
+                    &expert.display().to_string(),
+                    "--trajectories",
+                    &n.to_string(),
+                    "--episode-length",
+                    &x.data.episode_length.to_string(),
+                    "--img",
+                    &x.data.img.to_string(),
+                    "--seed",
+                    &seed.to_string(),
+                    "--out",
+                    "{out}/data.hdf5",
+                ])
             };
-            let eval =
-                |p: &mut Plan, policy: &str, method: &str, budget: Option<usize>| -> String {
-                    let args = strings(&[
-                        "eval",
-                        "--policy",
-                        &p.out(policy, None),
-                        "--like",
-                        &data,
-                        "--episodes",
-                        &x.eval.episodes.to_string(),
-                        "--episode-length",
-                        &x.eval.episode_length.to_string(),
-                        "--seed",
-                        &(seed * 1000).to_string(),
-                        "--device",
-                        "cpu",
-                        "--out",
-                        "{out}/eval.json",
-                    ]);
-                    let label = BTreeMap::from([
-                        ("task".to_string(), task.name().to_string()),
-                        ("method".to_string(), method.to_string()),
-                        (
-                            "labels".to_string(),
-                            budget.map_or("all".into(), |b| b.to_string()),
-                        ),
-                        ("seed".to_string(), seed.to_string()),
-                    ]);
-                    p.add("eval", args, &[policy], Some(label))
-                };
-            // The normaliser: BC on all labels.
-            let bc_all = train(
-                &mut p,
-                "bc",
-                format!("bc{suffix}"),
-                &data,
+            let data_key = p.add("data", collect("train", x.data.trajectories, 0), &[], None);
+            let data = p.out(&data_key, Some("data.hdf5"));
+            let val_key = p.add(
+                "data",
+                collect("val", x.data.eval_trajectories, 1_000_000),
                 &[],
-                &[&data_key],
-                &x.sets.bc,
+                None,
             );
-            eval(&mut p, &bc_all, "bc-all-labels", None);
-            // One LAM and one latent BC actor per method and seed, shared by the budgets.
-            let mut actors = BTreeMap::new();
-            for m in x
-                .methods
-                .iter()
-                .filter(|m| lam_presets.contains(&m.as_str()) && *m != "laom-labels")
-            {
-                let lam = train(
+            let held_out = vec![
+                "--eval-data".to_string(),
+                p.out(&val_key, Some("data.hdf5")),
+            ];
+            for &seed in &x.seeds {
+                let train = |p: &mut Plan,
+                             kind: &str,
+                             preset: String,
+                             file: &str,
+                             extra: &[String],
+                             deps: &[&str],
+                             sets: &[String]| {
+                    let mut args = strings(&[
+                        "train", "--preset", &preset, "--data", file, "--out", "{out}", "--device",
+                        "cpu",
+                    ]);
+                    args.extend(extra.iter().cloned());
+                    p.add(kind, with_sets(args, sets, seed), deps, None)
+                };
+                let eval =
+                    |p: &mut Plan, policy: &str, method: &str, budget: Option<usize>| -> String {
+                        let args = strings(&[
+                            "eval",
+                            "--policy",
+                            &p.out(policy, None),
+                            "--like",
+                            &data,
+                            "--episodes",
+                            &x.eval.episodes.to_string(),
+                            "--episode-length",
+                            &x.eval.episode_length.to_string(),
+                            "--seed",
+                            &(seed * 1000).to_string(),
+                            "--device",
+                            "cpu",
+                            "--out",
+                            "{out}/eval.json",
+                        ]);
+                        let key = p.add("eval", args, &[policy], None);
+                        p.label(&key, (task.name(), preset), method, budget, seed);
+                        key
+                    };
+                // The normaliser: BC on all labels.
+                let bc_all = train(
                     &mut p,
-                    "lam",
-                    format!("{m}{suffix}"),
+                    "bc",
+                    format!("bc{suffix}"),
                     &data,
-                    &held_out,
-                    &[&data_key, &val_key],
-                    &x.sets.lam,
-                );
-                p.label(&lam, task.name(), m, None, seed);
-                let lam_ckpt = p.out(&lam, None);
-                let actor = train(
-                    &mut p,
-                    "latent-bc",
-                    format!("latent-bc{suffix}"),
-                    &data,
-                    &["--teacher".into(), lam_ckpt],
-                    &[&lam],
-                    &x.sets.latent_bc,
-                );
-                actors.insert(m.clone(), actor);
-            }
-            for &budget in &x.label_budgets {
-                let labeled_key = p.add(
-                    "labeled",
-                    strings(&[
-                        "data",
-                        "sample-labeled",
-                        &data,
-                        "--trajectories",
-                        &budget.to_string(),
-                        "--seed",
-                        &seed.to_string(),
-                        "--out",
-                        "{out}/labeled.hdf5",
-                    ]),
+                    &[],
                     &[&data_key],
-                    None,
+                    &x.sets.bc,
                 );
-                let labeled = p.out(&labeled_key, Some("labeled.hdf5"));
-                for m in &x.methods {
-                    let policy = match m.as_str() {
-                        "bc" => train(
-                            &mut p,
-                            "bc",
-                            format!("bc{suffix}"),
-                            &labeled,
-                            &[],
-                            &[&labeled_key],
-                            &x.sets.bc,
-                        ),
-                        "idm" => {
-                            let idm = train(
-                                &mut p,
-                                "idm",
-                                format!("idm{suffix}"),
-                                &labeled,
-                                &[],
-                                &[&labeled_key],
-                                &x.sets.idm,
-                            );
-                            let relabeled = p.add(
-                                "relabel",
-                                strings(&[
-                                    "data",
-                                    "relabel",
-                                    &data,
-                                    "--idm",
-                                    &p.out(&idm, None),
-                                    "--device",
-                                    "cpu",
-                                    "--out",
-                                    "{out}/relabeled.hdf5",
-                                ]),
-                                &[&idm, &data_key],
-                                None,
-                            );
-                            let file = p.out(&relabeled, Some("relabeled.hdf5"));
-                            train(
+                eval(&mut p, &bc_all, "bc-all-labels", None);
+                // One LAM and one latent BC actor per method and seed, shared by the budgets.
+                let mut actors = BTreeMap::new();
+                for m in x
+                    .methods
+                    .iter()
+                    .filter(|m| lam_presets.contains(&m.as_str()) && *m != "laom-labels")
+                {
+                    let lam = train(
+                        &mut p,
+                        "lam",
+                        format!("{m}{suffix}"),
+                        &data,
+                        &held_out,
+                        &[&data_key, &val_key],
+                        &x.sets.lam,
+                    );
+                    p.label(&lam, (task.name(), preset), m, None, seed);
+                    let lam_ckpt = p.out(&lam, None);
+                    let actor = train(
+                        &mut p,
+                        "latent-bc",
+                        format!("latent-bc{suffix}"),
+                        &data,
+                        &["--teacher".into(), lam_ckpt],
+                        &[&lam],
+                        &x.sets.latent_bc,
+                    );
+                    actors.insert(m.clone(), actor);
+                }
+                for &budget in &x.label_budgets {
+                    let labeled_key = p.add(
+                        "labeled",
+                        strings(&[
+                            "data",
+                            "sample-labeled",
+                            &data,
+                            "--trajectories",
+                            &budget.to_string(),
+                            "--seed",
+                            &seed.to_string(),
+                            "--out",
+                            "{out}/labeled.hdf5",
+                        ]),
+                        &[&data_key],
+                        None,
+                    );
+                    let labeled = p.out(&labeled_key, Some("labeled.hdf5"));
+                    for m in &x.methods {
+                        let policy = match m.as_str() {
+                            "bc" => train(
                                 &mut p,
                                 "bc",
                                 format!("bc{suffix}"),
-                                &file,
-                                &[],
-                                &[&relabeled],
-                                &x.sets.bc,
-                            )
-                        }
-                        _ => {
-                            let actor = match actors.get(m) {
-                                Some(a) => a.clone(),
-                                None => {
-                                    // LAOM + supervision: its LAM depends on the budget.
-                                    let mut extra = held_out.clone();
-                                    extra.extend(["--labeled".to_string(), labeled.clone()]);
-                                    let lam = train(
-                                        &mut p,
-                                        "lam",
-                                        format!("{m}{suffix}"),
-                                        &data,
-                                        &extra,
-                                        &[&data_key, &labeled_key, &val_key],
-                                        &x.sets.lam,
-                                    );
-                                    p.label(&lam, task.name(), m, Some(budget), seed);
-                                    let lam_dir = p.out(&lam, None);
-                                    train(
-                                        &mut p,
-                                        "latent-bc",
-                                        format!("latent-bc{suffix}"),
-                                        &data,
-                                        &["--teacher".into(), lam_dir],
-                                        &[&lam],
-                                        &x.sets.latent_bc,
-                                    )
-                                }
-                            };
-                            let actor_dir = p.out(&actor, None);
-                            train(
-                                &mut p,
-                                "decoder",
-                                format!("decoder{suffix}"),
                                 &labeled,
-                                &["--teacher".into(), actor_dir],
-                                &[&actor, &labeled_key],
-                                &x.sets.decoder,
-                            )
-                        }
-                    };
-                    eval(&mut p, &policy, m, Some(budget));
+                                &[],
+                                &[&labeled_key],
+                                &x.sets.bc,
+                            ),
+                            "idm" => {
+                                let idm = train(
+                                    &mut p,
+                                    "idm",
+                                    format!("idm{suffix}"),
+                                    &labeled,
+                                    &[],
+                                    &[&labeled_key],
+                                    &x.sets.idm,
+                                );
+                                let relabeled = p.add(
+                                    "relabel",
+                                    strings(&[
+                                        "data",
+                                        "relabel",
+                                        &data,
+                                        "--idm",
+                                        &p.out(&idm, None),
+                                        "--device",
+                                        "cpu",
+                                        "--out",
+                                        "{out}/relabeled.hdf5",
+                                    ]),
+                                    &[&idm, &data_key],
+                                    None,
+                                );
+                                let file = p.out(&relabeled, Some("relabeled.hdf5"));
+                                train(
+                                    &mut p,
+                                    "bc",
+                                    format!("bc{suffix}"),
+                                    &file,
+                                    &[],
+                                    &[&relabeled],
+                                    &x.sets.bc,
+                                )
+                            }
+                            _ => {
+                                let actor = match actors.get(m) {
+                                    Some(a) => a.clone(),
+                                    None => {
+                                        // LAOM + supervision: its LAM depends on the budget.
+                                        let mut extra = held_out.clone();
+                                        extra.extend(["--labeled".to_string(), labeled.clone()]);
+                                        let lam = train(
+                                            &mut p,
+                                            "lam",
+                                            format!("{m}{suffix}"),
+                                            &data,
+                                            &extra,
+                                            &[&data_key, &labeled_key, &val_key],
+                                            &x.sets.lam,
+                                        );
+                                        p.label(&lam, (task.name(), preset), m, Some(budget), seed);
+                                        let lam_dir = p.out(&lam, None);
+                                        train(
+                                            &mut p,
+                                            "latent-bc",
+                                            format!("latent-bc{suffix}"),
+                                            &data,
+                                            &["--teacher".into(), lam_dir],
+                                            &[&lam],
+                                            &x.sets.latent_bc,
+                                        )
+                                    }
+                                };
+                                let actor_dir = p.out(&actor, None);
+                                train(
+                                    &mut p,
+                                    "decoder",
+                                    format!("decoder{suffix}"),
+                                    &labeled,
+                                    &["--teacher".into(), actor_dir],
+                                    &[&actor, &labeled_key],
+                                    &x.sets.decoder,
+                                )
+                            }
+                        };
+                        eval(&mut p, &policy, m, Some(budget));
+                    }
                 }
             }
         }
@@ -654,14 +661,15 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         results.push(row);
     }
     println!(
-        "{:<14} {:<14} {:>6} {:>5} {:>10} {:>8}",
-        "task", "method", "labels", "seed", "return", "std"
+        "{:<14} {:<22} {:<14} {:>6} {:>5} {:>10} {:>8}",
+        "task", "preset", "method", "labels", "seed", "return", "std"
     );
     for r in &results {
         let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
         println!(
-            "{:<14} {:<14} {:>6} {:>5} {:>10.1} {:>8.1}",
+            "{:<14} {:<22} {:<14} {:>6} {:>5} {:>10.1} {:>8.1}",
             s("task"),
+            s("preset"),
             s("method"),
             s("labels"),
             s("seed"),

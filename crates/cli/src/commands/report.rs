@@ -100,6 +100,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
         .as_object()
         .context("pipeline.json has no labels")?;
     let label = |key: &str, field: &str| labels[key][field].as_str().unwrap_or("").to_string();
+    // A setting: task and distraction preset, e.g. "cheetah-run/easy".
+    let setting = |key: &str| match label(key, "preset").as_str() {
+        "" => label(key, "task"),
+        preset => format!("{}/{preset}", label(key, "task")),
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
 
@@ -108,7 +113,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     for key in labels.keys().filter(|k| k.starts_with("eval-")) {
         let v = read_json(&args.runs.join(key).join("eval.json"))?;
         evals.push(Eval {
-            task: label(key, "task"),
+            task: setting(key),
             method: label(key, "method"),
             labels: label(key, "labels"),
             mean_return: v["mean_return"]
@@ -138,7 +143,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let entry = if !ours.is_empty() && Stat::of(&ours).mean > 0.0 {
             let s = Stat::of(&ours);
             (s.mean, format!("measured: BC on all labels, {}", s.show(1)))
-        } else if let Some((with, without)) = published(task) {
+        } else if let Some((with, without)) = published(task.split('/').next().unwrap_or(task)) {
             let v = if distracted { with } else { without };
             (v, format!("published (METHOD.md §8), {v:.0}"))
         } else {
@@ -211,7 +216,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     table(
         &[
-            "task",
+            "task/distractors",
             "method",
             "labeled trajectories",
             "normalized score",
@@ -225,7 +230,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
         .iter()
         .map(|(t, (_, src))| vec![t.clone(), src.clone()])
         .collect();
-    table(&["task", "normaliser"], &notes, &mut md, &mut html);
+    table(
+        &["task/distractors", "normaliser"],
+        &notes,
+        &mut md,
+        &mut html,
+    );
 
     // Score against label budget, per task.
     for task in &tasks {
@@ -259,7 +269,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 (m.clone(), values)
             })
             .collect();
-        let file = format!("score_vs_labels_{task}.png");
+        let file = format!("score_vs_labels_{}.png", task.replace('/', "-"));
         plots::lines(
             &args.out.join(&file),
             &format!("{task}: normalized score"),
@@ -283,8 +293,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 }
             }
         }
+        let preset = task.split('/').nth(1);
         for (m, (_, v)) in best {
-            summary.entry(m).or_default().extend(v);
+            let name = preset.map_or(m.clone(), |p| format!("{m} ({p})"));
+            summary.entry(name).or_default().extend(v);
         }
     }
     let bars: Vec<(String, f64, f64)> = summary
@@ -311,7 +323,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let Ok(summary) = read_json(&dir.join("summary.json")) else {
             continue;
         };
-        let (task, method) = (label(key, "task"), label(key, "method"));
+        let (task, method) = (setting(key), label(key, "method"));
         let name = match label(key, "labels").as_str() {
             "all" => method.clone(),
             b => format!("{method} ({b} labels)"),
@@ -355,7 +367,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
             .collect();
         table(
             &[
-                "task",
+                "task/distractors",
                 "LAM",
                 "held-out probe MSE",
                 "training probe MSE (last 100 steps)",
@@ -393,7 +405,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     if !curves.is_empty() {
         section("Training curves", &mut md, &mut html);
         for (task, series) in &curves {
-            let file = format!("curves_{task}.png");
+            let file = format!("curves_{}.png", task.replace('/', "-"));
             plots::curves(
                 &args.out.join(&file),
                 &format!("{task}: LAM training loss"),

@@ -158,8 +158,8 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     for png in [
         "summary.png",
         "probe.png",
-        "score_vs_labels_cheetah-run.png",
-        "curves_cheetah-run.png",
+        "score_vs_labels_cheetah-run-easy.png",
+        "curves_cheetah-run-easy.png",
     ] {
         let img = image::open(report.join(png)).unwrap_or_else(|e| panic!("{png}: {e}"));
         assert_eq!((img.width(), img.height()), (800, 480), "{png}");

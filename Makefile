@@ -11,10 +11,12 @@ setup:
 build: setup
 	$(CARGO) build --release -p lam
 
-# The main job on a small built-in default: a published expert on cheetah-run.
+# The main job on a small built-in default: collect cheetah-run with
+# distractors, train LAOM, LAOM + supervision, IDM and BC (mini, few steps),
+# evaluate the policies and write runs/demo/report/report.html.
 demo: build
-	./target/release/lam expert eval --task cheetah-run \
-	  --checkpoint $(SHARED)/reference/experts/cheetah-run/checkpoint.pt --episodes 5
+	./target/release/lam pipeline --config examples/demo.toml
+	./target/release/lam report runs/demo --out runs/demo/report
 
 test: setup
 	LAM_SHARED_DIR=$(abspath $(SHARED)) $(CARGO) test --workspace

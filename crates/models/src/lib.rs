@@ -12,6 +12,7 @@ pub mod device;
 pub mod encoder;
 pub mod fsq;
 pub mod idm;
+pub mod init;
 pub mod laom;
 pub mod lapo;
 pub mod optim;

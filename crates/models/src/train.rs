@@ -389,21 +389,17 @@ impl Trainer {
             }
             (false, _) => None,
         };
-        // libtorch's generator is global: seeding and initialising under one
-        // lock keeps the weights a function of the seed even when several
-        // trainers start at once in a process (tests, sweeps).
-        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
-        tch::manual_seed(config.seed as i64);
-        let vs = nn::VarStore::new(device);
-        let model = Model::new(&vs, config, shape, teacher_model)?;
-        let probe_lr = config.train.probe_lr;
-        let action_probe = model
-            .latent_dim()
-            .map(|d| LinearProbe::new(d, shape.action_dim, probe_lr, device));
-        let state_probe =
-            LinearProbe::new(model.embedding_dim(), shape.state_dim, probe_lr, device);
-        drop(guard);
+        let (vs, model, action_probe, state_probe) = crate::init::seeded(config.seed, || {
+            let vs = nn::VarStore::new(device);
+            let model = Model::new(&vs, config, shape, teacher_model)?;
+            let probe_lr = config.train.probe_lr;
+            let action_probe = model
+                .latent_dim()
+                .map(|d| LinearProbe::new(d, shape.action_dim, probe_lr, device));
+            let state_probe =
+                LinearProbe::new(model.embedding_dim(), shape.state_dim, probe_lr, device);
+            Ok::<_, String>((vs, model, action_probe, state_probe))
+        })?;
         let adam = Adam::new(&vs);
         Ok(Self {
             action_probe,

@@ -4,3 +4,16 @@
 
 pub mod replay;
 pub mod sac;
+pub mod train;
+
+/// A ChaCha word position (u128) as an i64 tensor of two halves, for checkpoints.
+pub(crate) fn word_pos_tensor(pos: u128) -> tch::Tensor {
+    tch::Tensor::from_slice(&[(pos >> 64) as u64 as i64, pos as u64 as i64])
+}
+
+/// The inverse of [`word_pos_tensor`].
+pub(crate) fn word_pos_from(t: &tch::Tensor) -> u128 {
+    let hi = t.int64_value(&[0]) as u64 as u128;
+    let lo = t.int64_value(&[1]) as u64 as u128;
+    (hi << 64) | lo
+}

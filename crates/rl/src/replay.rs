@@ -93,6 +93,61 @@ impl ReplayBuffer {
         self.cursor = (self.cursor + 1) % self.capacity;
     }
 
+    /// The contents as tensors (`replay.*`), for checkpoints.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let t = |v: &[f32]| Tensor::from_slice(v);
+        let sizes = [
+            self.obs_size,
+            self.action_size,
+            self.capacity,
+            self.cursor,
+            self.len,
+        ]
+        .map(|v| v as i64);
+        vec![
+            ("replay.obs".into(), t(&self.obs)),
+            ("replay.actions".into(), t(&self.actions)),
+            ("replay.rewards".into(), t(&self.rewards)),
+            ("replay.next_obs".into(), t(&self.next_obs)),
+            ("replay.terminal".into(), t(&self.terminal)),
+            ("replay.sizes".into(), Tensor::from_slice(&sizes)),
+        ]
+    }
+
+    /// Restores what [`ReplayBuffer::state`] saved; sizes must match.
+    pub fn load_state(
+        &mut self,
+        saved: &std::collections::BTreeMap<String, Tensor>,
+    ) -> Result<(), String> {
+        let get = |k: &str| {
+            saved
+                .get(k)
+                .ok_or_else(|| format!("no {k} in the saved state"))
+        };
+        let floats = |k: &str| -> Result<Vec<f32>, String> {
+            Vec::<f32>::try_from(get(k)?.view(-1)).map_err(|e| format!("{k}: {e}"))
+        };
+        let sizes = Vec::<i64>::try_from(get("replay.sizes")?).map_err(|e| e.to_string())?;
+        if sizes.len() != 5
+            || sizes[0] as usize != self.obs_size
+            || sizes[1] as usize != self.action_size
+            || sizes[2] as usize != self.capacity
+        {
+            return Err(format!(
+                "replay buffer of sizes {sizes:?}; this run has observation {}, action {}, capacity {}",
+                self.obs_size, self.action_size, self.capacity
+            ));
+        }
+        self.obs = floats("replay.obs")?;
+        self.actions = floats("replay.actions")?;
+        self.rewards = floats("replay.rewards")?;
+        self.next_obs = floats("replay.next_obs")?;
+        self.terminal = floats("replay.terminal")?;
+        self.cursor = sizes[3] as usize;
+        self.len = sizes[4] as usize;
+        Ok(())
+    }
+
     /// `n` transitions drawn uniformly with replacement.
     pub fn sample(&self, n: usize, rng: &mut impl Rng, device: Device) -> Transitions {
         assert!(!self.is_empty(), "sampling an empty replay buffer");

@@ -151,6 +151,50 @@ impl StateDict {
         Ok(dict)
     }
 
+    /// Reads the f32 tensors of a safetensors file (the format of the
+    /// experts lam trains itself); returns them with the file's metadata.
+    pub fn load_safetensors(path: &Path) -> Result<(Self, BTreeMap<String, String>), ExpertError> {
+        let bytes = std::fs::read(path).map_err(|source| ExpertError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| format_error(path, format!("not a safetensors file ({e})")))?;
+        let (_, header) =
+            safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format_error(path, e))?;
+        let metadata = header
+            .metadata()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let mut tensors = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            if view.dtype() != safetensors::Dtype::F32 {
+                continue;
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            tensors.insert(
+                name,
+                DenseTensor {
+                    shape: view.shape().to_vec(),
+                    values,
+                },
+            );
+        }
+        Ok((
+            Self {
+                path: path.to_path_buf(),
+                tensors,
+            },
+            metadata,
+        ))
+    }
+
     /// The file the tensors came from.
     pub fn path(&self) -> &Path {
         &self.path

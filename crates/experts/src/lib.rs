@@ -6,12 +6,14 @@
 //! - [`ppo`]: the published PPO experts (state dict with a running
 //!   observation normaliser; cheetah-run, walker-run, hopper-hop).
 //! - [`sac`]: stable-baselines3 SAC zips (humanoid-walk).
+//! - [`own`]: SAC actors trained by `lam expert train` (safetensors).
 //! - [`evaluate`]: run a policy for whole episodes and collect returns.
 
 pub mod checkpoint;
 pub mod error;
 pub mod evaluate;
 pub mod mlp;
+pub mod own;
 pub mod ppo;
 pub mod sac;
 
@@ -46,6 +48,9 @@ pub fn published_checkpoint(experts_dir: &Path, task: TaskId) -> std::path::Path
 /// Loads an expert checkpoint, telling the format from its contents:
 /// a stable-baselines3 zip (holds `policy.pth`) or a PPO state dict.
 pub fn load_expert(path: &Path) -> Result<Box<dyn Policy>, ExpertError> {
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        return Ok(Box::new(own::OwnSacActor::load(path)?));
+    }
     if checkpoint::zip_has_member(path, "policy.pth")? {
         Ok(Box::new(sac::SacActor::load(path)?))
     } else {

@@ -339,6 +339,19 @@ impl Sac {
         out
     }
 
+    /// Writes the actor alone (safetensors, tagged for `lam_experts::own`)
+    /// with `metadata` (task, command, return…): the shippable expert.
+    pub fn export_actor(
+        &self,
+        path: &std::path::Path,
+        metadata: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), lam_models::checkpoint::CheckpointError> {
+        let tensors: Vec<(String, Tensor)> = self.actor_vs.variables().into_iter().collect();
+        let mut meta = metadata.clone();
+        meta.insert("kind".into(), "lam-sac-actor".into());
+        lam_models::checkpoint::save(path, &tensors, &meta)
+    }
+
     /// Restores what [`Sac::state`] saved.
     pub fn load_state(
         &mut self,
@@ -431,6 +444,23 @@ mod tests {
             after > -0.05 && after > before + 0.1,
             "greedy return {before:.3} -> {after:.3}"
         );
+    }
+
+    #[test]
+    fn an_exported_actor_acts_like_the_agent_through_lam_experts() {
+        let mut agent = Sac::new(3, 2, config(), 5, Device::Cpu);
+        let dir = std::env::temp_dir().join(format!("lam-rl-export-{}", std::process::id()));
+        let path = dir.join("actor.safetensors");
+        agent.export_actor(&path, &Default::default()).unwrap();
+        let policy = lam_experts::load_expert(&path).unwrap();
+        assert_eq!((policy.observation_size(), policy.action_size()), (3, 2));
+        let obs = [0.3, -1.2, 0.7];
+        let ours = agent.act(&obs, true);
+        let theirs = policy.act(&obs);
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert!((a - b).abs() < 1e-5, "{ours:?} vs {theirs:?}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

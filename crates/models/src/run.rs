@@ -442,14 +442,17 @@ fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
     lam_data::atomic::write_bytes_atomic(path, text.as_bytes()).map_err(io(path))
 }
 
-/// `metrics.jsonl`, cut back on resume to the lines up to the checkpoint.
-struct MetricsFile {
+/// A JSON-lines metrics file, cut back on resume to the lines whose
+/// `step` is at most the checkpoint's (they will be logged again).
+#[derive(Debug)]
+pub struct MetricsFile {
     path: PathBuf,
     out: std::io::BufWriter<std::fs::File>,
 }
 
 impl MetricsFile {
-    fn open(path: &Path, keep_until: usize) -> Result<Self, RunError> {
+    /// Opens `path` for appending, keeping only lines with `step <= keep_until`.
+    pub fn open(path: &Path, keep_until: usize) -> Result<Self, RunError> {
         #[derive(Deserialize)]
         struct Step {
             step: usize,
@@ -478,12 +481,14 @@ impl MetricsFile {
         })
     }
 
-    fn write(&mut self, line: &impl Serialize) -> Result<(), RunError> {
+    /// Appends one JSON object.
+    pub fn write(&mut self, line: &impl Serialize) -> Result<(), RunError> {
         let text = serde_json::to_string(line).expect("metrics serialise");
         writeln!(self.out, "{text}").map_err(io(&self.path))
     }
 
-    fn flush(&mut self) -> Result<(), RunError> {
+    /// Flushes what was written.
+    pub fn flush(&mut self) -> Result<(), RunError> {
         self.out.flush().map_err(io(&self.path))
     }
 }

@@ -14,7 +14,7 @@ use lam_models::optim::Adam;
 use crate::replay::Transitions;
 
 /// Sizes and rates of an agent.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SacConfig {
     /// Width of every hidden layer.
     pub hidden: i64,

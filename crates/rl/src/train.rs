@@ -65,7 +65,7 @@ impl Control for lam_env::Environment {
 }
 
 /// Settings of an expert run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExpertConfig {
     /// Environment steps in the run (all environments together).
     pub steps: usize,

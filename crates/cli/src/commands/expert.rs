@@ -13,6 +13,8 @@ use crate::progress;
 pub enum ExpertCommand {
     /// Run an expert greedily and report per-episode and mean ± std returns.
     Eval(EvalArgs),
+    /// Train a state-based SAC expert (resumable; exports actor.safetensors).
+    Train(super::expert_train::TrainArgs),
 }
 
 /// Arguments of `lam expert eval`.
@@ -21,7 +23,8 @@ pub struct EvalArgs {
     /// Task: cheetah-run, walker-run, hopper-hop or humanoid-walk.
     #[arg(long)]
     task: TaskId,
-    /// Checkpoint: a PPO state dict (checkpoint.pt) or a stable-baselines3 SAC zip.
+    /// Checkpoint: a PPO state dict (checkpoint.pt), a stable-baselines3 SAC
+    /// zip, or an actor from `lam expert train` (actor.safetensors).
     #[arg(long)]
     checkpoint: PathBuf,
     /// Number of episodes (1000 steps each).
@@ -39,6 +42,7 @@ pub struct EvalArgs {
 pub fn run(cmd: ExpertCommand) -> Result<()> {
     match cmd {
         ExpertCommand::Eval(args) => eval(args),
+        ExpertCommand::Train(args) => super::expert_train::run(args),
     }
 }
 

@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Render(RenderArgs),
     /// Training samples/s per preset, beside the same step in PyTorch (f32 and bf16).
     Train(super::bench_train::TrainBenchArgs),
+    /// SAC updates/s beside the same update in PyTorch, and environment steps/s.
+    Sac(super::bench_sac::SacBenchArgs),
 }
 
 /// Arguments of `lam bench render`.
@@ -108,6 +110,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Collect(args) => collect(args),
         BenchCommand::Loader(args) => loader(args),
         BenchCommand::Train(args) => super::bench_train::run(args),
+        BenchCommand::Sac(args) => super::bench_sac::run(args),
     }
 }
 

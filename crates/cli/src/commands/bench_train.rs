@@ -102,10 +102,7 @@ struct TorchFigures {
 }
 
 fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/train_step.py");
-    let mut cmd = Command::new(&args.python);
-    cmd.arg(&script);
-    for (name, v) in [
+    let mut script_args: Vec<String> = [
         ("--image", args.image),
         ("--actions", ACTIONS),
         ("--states", STATES),
@@ -113,14 +110,39 @@ fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures>
         ("--steps", args.steps as i64),
         ("--warmup", args.warmup as i64),
         ("--threads", tch::get_num_threads() as i64),
-    ] {
-        cmd.arg(name).arg(v.to_string());
-    }
+    ]
+    .iter()
+    .flat_map(|(n, v)| [n.to_string(), v.to_string()])
+    .collect();
     if !args.no_bf16 {
-        cmd.arg("--bf16");
+        script_args.push("--bf16".into());
     }
-    if args.torch_path.is_dir() {
-        let mut path = args.torch_path.clone().into_os_string();
+    let json = serde_json::to_string(config)?;
+    run_python(
+        &args.python,
+        &args.torch_path,
+        "train_step.py",
+        &script_args,
+        &json,
+    )
+}
+
+/// Runs `benches/SCRIPT` with `python` (torch from `torch_path` when that
+/// folder exists), feeding `stdin`; parses its one-line JSON answer.
+pub fn run_python<T: serde::de::DeserializeOwned>(
+    python: &str,
+    torch_path: &std::path::Path,
+    script: &str,
+    script_args: &[String],
+    stdin: &str,
+) -> Result<T> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../benches")
+        .join(script);
+    let mut cmd = Command::new(python);
+    cmd.arg(&script).args(script_args);
+    if torch_path.is_dir() {
+        let mut path = torch_path.as_os_str().to_owned();
         if let Some(old) = std::env::var_os("PYTHONPATH") {
             path.push(":");
             path.push(old);
@@ -132,18 +154,17 @@ fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures>
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("starting {}", args.python))?;
-    let json = serde_json::to_string(config)?;
+        .with_context(|| format!("starting {python}"))?;
     child
         .stdin
         .take()
         .context("python stdin")?
-        .write_all(json.as_bytes())?;
+        .write_all(stdin.as_bytes())?;
     let out = child.wait_with_output()?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("").to_string();
-        bail!("{} {}: {last}", args.python, script.display());
+        bail!("{python} {}: {last}", script.display());
     }
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.trim())

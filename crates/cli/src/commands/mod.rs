@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub mod bench;
+pub mod bench_sac;
 pub mod bench_train;
 pub mod collect;
 pub mod data;

@@ -8,6 +8,7 @@ use tch::nn::{self, Module};
 use tch::{Reduction, Tensor};
 
 use crate::blocks::{orthogonal_linear, ConditionedHead};
+use crate::ema::EmaTarget;
 use crate::encoder::{Depth, Encoder, EncoderConfig};
 
 /// Settings of a LAOM model.
@@ -45,7 +46,7 @@ pub struct Laom {
     action_head: Option<nn::Linear>,
     target_vs: nn::VarStore,
     target: Encoder,
-    ema_pairs: Vec<(Tensor, Tensor)>,
+    ema: EmaTarget,
     config: LaomConfig,
 }
 
@@ -95,12 +96,7 @@ impl Laom {
         let mut target_vs = nn::VarStore::new(store.device());
         let target = Encoder::new(&(target_vs.root() / "encoder"), enc);
         target_vs.freeze();
-        let ema_pairs = Self::pairs(store, &target_vs);
-        tch::no_grad(|| {
-            for (target, online) in &ema_pairs {
-                target.shallow_clone().copy_(online);
-            }
-        });
+        let ema = EmaTarget::new(store, &target_vs, |name| name.starts_with("encoder."));
         Self {
             encoder,
             idm,
@@ -108,7 +104,7 @@ impl Laom {
             action_head,
             target_vs,
             target,
-            ema_pairs,
+            ema,
             config: c.clone(),
         }
     }
@@ -167,25 +163,7 @@ impl Laom {
     /// EMA update of the target encoder from the online one:
     /// θ' ← (1 − τ) θ' + τ θ.
     pub fn update_target(&mut self) {
-        let tau = self.config.tau;
-        tch::no_grad(|| {
-            for (target, online) in &mut self.ema_pairs {
-                let _ = target.lerp_(online, tau);
-            }
-        });
-    }
-
-    /// (target, online) variable pairs of the encoder, by name.
-    fn pairs(store: &nn::VarStore, target_vs: &nn::VarStore) -> Vec<(Tensor, Tensor)> {
-        let target = target_vs.variables();
-        let mut pairs: Vec<(String, Tensor, Tensor)> = store
-            .variables()
-            .into_iter()
-            .filter(|(name, _)| name.starts_with("encoder."))
-            .filter_map(|(name, t)| target.get(&name).map(|d| (name, d.shallow_clone(), t)))
-            .collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        pairs.into_iter().map(|(_, d, t)| (d, t)).collect()
+        self.ema.update(self.config.tau);
     }
 
     /// The target encoder's variables (for tests and checkpoints).

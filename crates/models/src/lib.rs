@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod decoder;
 pub mod device;
+pub mod ema;
 pub mod encoder;
 pub mod fsq;
 pub mod idm;

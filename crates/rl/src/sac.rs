@@ -9,6 +9,7 @@ use rand_distr::{Distribution, StandardNormal};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
+use lam_models::ema::EmaTarget;
 use lam_models::optim::Adam;
 
 use crate::replay::Transitions;
@@ -114,7 +115,7 @@ pub struct Sac {
     q1_target: Mlp,
     q2_target: Mlp,
     log_alpha: Tensor,
-    target_pairs: Vec<(Tensor, Tensor)>,
+    targets: EmaTarget,
     actor_opt: Adam,
     critic_opt: Adam,
     alpha_opt: Adam,
@@ -166,23 +167,7 @@ impl Sac {
         let log_alpha = alpha_vs
             .root()
             .var_copy("log_alpha", &Tensor::from(config.init_alpha.ln() as f32));
-        let online = critic_vs.variables();
-        let mut target_pairs: Vec<(String, Tensor, Tensor)> = target_vs
-            .variables()
-            .into_iter()
-            .map(|(name, t)| {
-                let o = online[&name].shallow_clone();
-                (name, t, o)
-            })
-            .collect();
-        target_pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        let target_pairs: Vec<(Tensor, Tensor)> =
-            target_pairs.into_iter().map(|(_, t, o)| (t, o)).collect();
-        tch::no_grad(|| {
-            for (t, o) in &target_pairs {
-                t.shallow_clone().copy_(o);
-            }
-        });
+        let targets = EmaTarget::new(&critic_vs, &target_vs, |_| true);
         Self {
             actor_opt: Adam::new(&actor_vs),
             critic_opt: Adam::new(&critic_vs),
@@ -197,7 +182,7 @@ impl Sac {
             q1_target,
             q2_target,
             log_alpha,
-            target_pairs,
+            targets,
             target_entropy: -(action_size as f64),
             action_size,
             config,
@@ -376,12 +361,7 @@ impl Sac {
 
     /// θ' ← (1 − τ) θ' + τ θ for both target critics.
     fn update_targets(&mut self) {
-        let tau = self.config.tau;
-        tch::no_grad(|| {
-            for (t, o) in &mut self.target_pairs {
-                let _ = t.lerp_(o, tau);
-            }
-        });
+        self.targets.update(self.config.tau);
     }
 }
 

@@ -58,7 +58,7 @@ pub struct EvalArgs {
 }
 
 /// BC on all labels (METHOD.md §8): (with distractors, without).
-fn published_normalizer(task: TaskId) -> (f64, f64) {
+pub fn published_normalizer(task: TaskId) -> (f64, f64) {
     match task {
         TaskId::CheetahRun => (823.0, 840.0),
         TaskId::WalkerRun => (749.0, 735.0),

@@ -54,17 +54,6 @@ impl Stat {
     }
 }
 
-/// Published BC on all labels (METHOD.md §8): (with distractors, without).
-fn published(task: &str) -> Option<(f64, f64)> {
-    Some(match task {
-        "cheetah-run" => (823.0, 840.0),
-        "walker-run" => (749.0, 735.0),
-        "hopper-hop" => (253.0, 300.0),
-        "humanoid-walk" => (428.0, 601.0),
-        _ => return None,
-    })
-}
-
 fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -143,7 +132,13 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let entry = if !ours.is_empty() && Stat::of(&ours).mean > 0.0 {
             let s = Stat::of(&ours);
             (s.mean, format!("measured: BC on all labels, {}", s.show(1)))
-        } else if let Some((with, without)) = published(task.split('/').next().unwrap_or(task)) {
+        } else if let Ok(id) = task
+            .split('/')
+            .next()
+            .unwrap_or(task)
+            .parse::<lam_env::TaskId>()
+        {
+            let (with, without) = super::eval::published_normalizer(id);
             let v = if distracted { with } else { without };
             (v, format!("published (METHOD.md §8), {v:.0}"))
         } else {

@@ -2,7 +2,6 @@
 //! in PyTorch (`benches/sac_step.py`) on this machine, and environment
 //! steps/s of the task, at the sizes `lam expert train` uses.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -13,7 +12,7 @@ use lam_rl::sac::{Sac, SacConfig};
 use rand::{Rng, SeedableRng};
 use tch::Device;
 
-use super::bench_train::run_python;
+use super::bench_train::PythonSide;
 
 /// Arguments of `lam bench sac`.
 #[derive(Debug, Args)]
@@ -30,15 +29,8 @@ pub struct SacBenchArgs {
     /// Timed updates.
     #[arg(long, default_value_t = 200)]
     updates: usize,
-    /// Python interpreter for the PyTorch side.
-    #[arg(long, default_value = "python3")]
-    python: String,
-    /// Folder holding the torch package (see `lam bench train`).
-    #[arg(long, default_value = ".deps/python-torch")]
-    torch_path: PathBuf,
-    /// Skip the PyTorch side.
-    #[arg(long)]
-    no_python: bool,
+    #[command(flatten)]
+    torch: PythonSide,
 }
 
 #[derive(serde::Deserialize)]
@@ -103,8 +95,8 @@ pub fn run(args: SacBenchArgs) -> Result<()> {
         tch::get_num_threads()
     );
     println!("{:<28} {:>12}", "lam-rl updates/s", format!("{ours:.0}"));
-    if !args.no_python {
-        let script_args: Vec<String> = [
+    if args.torch.enabled() {
+        let flags = [
             ("--obs", s as i64),
             ("--actions", a as i64),
             ("--hidden", config.hidden),
@@ -113,17 +105,8 @@ pub fn run(args: SacBenchArgs) -> Result<()> {
             ("--updates", args.updates as i64),
             ("--warmup", 20),
             ("--threads", tch::get_num_threads() as i64),
-        ]
-        .iter()
-        .flat_map(|(n, v)| [n.to_string(), v.to_string()])
-        .collect();
-        match run_python::<Torch>(
-            &args.python,
-            &args.torch_path,
-            "sac_step.py",
-            &script_args,
-            "",
-        ) {
+        ];
+        match args.torch.run::<Torch>("sac_step.py", &flags, &[], "") {
             Ok(t) => {
                 println!(
                     "{:<28} {:>12}   (PyTorch {}; lam / PyTorch = {:.2}x)",

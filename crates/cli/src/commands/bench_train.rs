@@ -13,6 +13,78 @@ use lam_models::config::{Precision, RunConfig};
 use lam_models::train::{DataShape, TrainBatch, Trainer};
 use tch::{Device, Kind, Tensor};
 
+/// Where the PyTorch twin of a benchmark runs (shared by `lam bench train`
+/// and `lam bench sac`).
+#[derive(Debug, Args)]
+pub struct PythonSide {
+    /// Python interpreter for the PyTorch side.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// Folder holding the torch package (added to PYTHONPATH if present;
+    /// `scripts/setup-bench.sh` installs it there).
+    #[arg(long, default_value = ".deps/python-torch")]
+    torch_path: PathBuf,
+    /// Skip the PyTorch side.
+    #[arg(long)]
+    no_python: bool,
+}
+
+impl PythonSide {
+    /// Whether the PyTorch side is wanted.
+    pub fn enabled(&self) -> bool {
+        !self.no_python
+    }
+
+    /// Runs `benches/SCRIPT` with the `--name value` pairs `flags` (plus
+    /// `extra`), feeding `stdin`; parses its one-line JSON answer.
+    pub fn run<T: serde::de::DeserializeOwned>(
+        &self,
+        script: &str,
+        flags: &[(&str, i64)],
+        extra: &[&str],
+        stdin: &str,
+    ) -> Result<T> {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../benches")
+            .join(script);
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(&script);
+        for (name, v) in flags {
+            cmd.arg(name).arg(v.to_string());
+        }
+        cmd.args(extra);
+        if self.torch_path.is_dir() {
+            let mut path = self.torch_path.as_os_str().to_owned();
+            if let Some(old) = std::env::var_os("PYTHONPATH") {
+                path.push(":");
+                path.push(old);
+            }
+            cmd.env("PYTHONPATH", path);
+        }
+        let python = &self.python;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {python}"))?;
+        child
+            .stdin
+            .take()
+            .context("python stdin")?
+            .write_all(stdin.as_bytes())?;
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last = err.lines().last().unwrap_or("").to_string();
+            bail!("{python} {}: {last}", script.display());
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.trim())
+            .with_context(|| format!("reading the script's output {text:?}"))
+    }
+}
+
 /// Arguments of `lam bench train`.
 #[derive(Debug, Args)]
 pub struct TrainBenchArgs {
@@ -31,16 +103,8 @@ pub struct TrainBenchArgs {
     /// Image side of the synthetic batches.
     #[arg(long, default_value_t = 64)]
     image: i64,
-    /// Python interpreter for the PyTorch side.
-    #[arg(long, default_value = "python3")]
-    python: String,
-    /// Folder holding the torch package (added to PYTHONPATH if present;
-    /// `scripts/setup-bench.sh` installs it there).
-    #[arg(long, default_value = ".deps/python-torch")]
-    torch_path: PathBuf,
-    /// Skip the PyTorch side.
-    #[arg(long)]
-    no_python: bool,
+    #[command(flatten)]
+    torch: PythonSide,
     /// Skip the bf16 measurements.
     #[arg(long)]
     no_bf16: bool,
@@ -102,7 +166,7 @@ struct TorchFigures {
 }
 
 fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures> {
-    let mut script_args: Vec<String> = [
+    let flags = [
         ("--image", args.image),
         ("--actions", ACTIONS),
         ("--states", STATES),
@@ -110,65 +174,14 @@ fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures>
         ("--steps", args.steps as i64),
         ("--warmup", args.warmup as i64),
         ("--threads", tch::get_num_threads() as i64),
-    ]
-    .iter()
-    .flat_map(|(n, v)| [n.to_string(), v.to_string()])
-    .collect();
-    if !args.no_bf16 {
-        script_args.push("--bf16".into());
-    }
-    let json = serde_json::to_string(config)?;
-    run_python(
-        &args.python,
-        &args.torch_path,
+    ];
+    let extra: &[&str] = if args.no_bf16 { &[] } else { &["--bf16"] };
+    args.torch.run(
         "train_step.py",
-        &script_args,
-        &json,
+        &flags,
+        extra,
+        &serde_json::to_string(config)?,
     )
-}
-
-/// Runs `benches/SCRIPT` with `python` (torch from `torch_path` when that
-/// folder exists), feeding `stdin`; parses its one-line JSON answer.
-pub fn run_python<T: serde::de::DeserializeOwned>(
-    python: &str,
-    torch_path: &std::path::Path,
-    script: &str,
-    script_args: &[String],
-    stdin: &str,
-) -> Result<T> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../benches")
-        .join(script);
-    let mut cmd = Command::new(python);
-    cmd.arg(&script).args(script_args);
-    if torch_path.is_dir() {
-        let mut path = torch_path.as_os_str().to_owned();
-        if let Some(old) = std::env::var_os("PYTHONPATH") {
-            path.push(":");
-            path.push(old);
-        }
-        cmd.env("PYTHONPATH", path);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("starting {python}"))?;
-    child
-        .stdin
-        .take()
-        .context("python stdin")?
-        .write_all(stdin.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().last().unwrap_or("").to_string();
-        bail!("{python} {}: {last}", script.display());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim())
-        .with_context(|| format!("reading the script's output {text:?}"))
 }
 
 /// Runs `lam bench train`.
@@ -218,7 +231,7 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
             c.train.precision = Precision::Bf16;
             Some(rust_rate(&c, &args, device)?.0)
         };
-        let torch = if args.no_python || device != Device::Cpu {
+        let torch = if !args.torch.enabled() || device != Device::Cpu {
             None
         } else {
             match torch_rate(&config, &args) {

@@ -2,48 +2,14 @@
 //! not depend on the number of workers, on sharding then merging, or on
 //! being interrupted and resumed.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
+use common::{ok as lam, published};
+
 use lam_data::DatasetReader;
-
-/// ../shared beside the repository (or $LAM_SHARED_DIR).
-fn shared() -> PathBuf {
-    let dir = std::env::var_os("LAM_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    assert!(
-        dir.join("reference/experts").is_dir(),
-        "{} has no reference/experts: set LAM_SHARED_DIR to the shared folder",
-        dir.display()
-    );
-    dir
-}
-
-fn published(task: lam_env::TaskId) -> PathBuf {
-    lam_experts::published_checkpoint(&shared().join("reference/experts"), task)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lam-collect-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn lam(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_lam"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "lam {args:?} failed:\n{text}");
-    text
-}
 
 fn collect(out: &Path, extra: &[&str]) -> String {
     let expert = published(lam_env::TaskId::HopperHop);
@@ -76,7 +42,7 @@ fn contents(path: &Path) -> Vec<lam_data::Trajectory> {
 
 #[test]
 fn workers_shards_and_resumes_give_the_same_file() {
-    let dir = scratch("same");
+    let dir = common::scratch("collect", "same");
     let one = dir.join("one.hdf5");
     collect(&one, &["--trajectories", "4", "--workers", "1"]);
     let reference = contents(&one);
@@ -123,7 +89,7 @@ fn workers_shards_and_resumes_give_the_same_file() {
 
 #[test]
 fn bad_requests_are_clear_errors() {
-    let dir = scratch("bad");
+    let dir = common::scratch("collect", "bad");
     let out = dir.join("x.hdf5");
     let expert = published(lam_env::TaskId::HopperHop);
     let run = |args: &[&str]| {

@@ -2,21 +2,11 @@
 //! resumed ends with the same actor as one that was not, the exported actor
 //! works with `lam expert eval`, and bad requests are refused.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn lam(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lam"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+use std::path::{Path, PathBuf};
+
+use common::lam;
 
 fn train(out: &Path, steps: usize, extra: &[&str]) -> String {
     let steps = steps.to_string();

@@ -2,27 +2,11 @@
 //! a second run is a cache hit for every stage, and changing one stage
 //! kind's settings re-runs those stages and the ones after them only.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn shared() -> PathBuf {
-    std::env::var_os("LAM_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
-fn lam(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lam"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+use common::{lam, shared};
 
 const STEPS: &str = r#"["train.steps=4", "train.warmup_steps=1", "train.batch_size=8", "train.labeled_batch_size=4", "train.eval_every=2", "train.eval_batches=1"]"#;
 

@@ -2,51 +2,17 @@
 //! train LAOM, latent BC and a decoder for a handful of steps each, probe,
 //! and evaluate the policy in the environment; with the errors a user meets.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lam-policy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::path::Path;
 
-/// Runs `lam`; (success, stdout + stderr).
-fn lam(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lam"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-fn ok(args: &[&str]) -> String {
-    let (success, text) = lam(args);
-    assert!(success, "lam {args:?} failed:\n{text}");
-    text
-}
-
-fn expert() -> PathBuf {
-    let shared = std::env::var_os("LAM_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    lam_experts::published_checkpoint(
-        &shared.join("reference/experts"),
-        lam_env::TaskId::CheetahRun,
-    )
-}
+use common::{lam, ok};
 
 #[test]
 fn collect_train_probe_and_evaluate_a_policy() {
-    let dir = scratch("chain");
+    let dir = common::scratch("policy", "chain");
     let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
-    let expert = expert();
+    let expert = common::published(lam_env::TaskId::CheetahRun);
     let data = p("d.hdf5");
     ok(&[
         "collect",

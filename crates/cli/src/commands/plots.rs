@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 const SIZE: (u32, u32) = (800, 480);
@@ -80,6 +81,61 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, hi + pad)
 }
 
+/// A chart with the common frame: title, margins, label areas, f64 axes.
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn chart<'a, 'b>(
+    root: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>> {
+    ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x, y)
+        .map_err(|e| anyhow!("{e}"))
+}
+
+/// The label of category `x` (categories sit at 0, 1, 2, …; none between).
+fn category(labels: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 {
+        labels.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// A line of colour `i` with a legend entry.
+fn line<'b>(
+    chart: &mut Chart<'_, 'b>,
+    name: &str,
+    i: usize,
+    points: Vec<(f64, f64)>,
+) -> Result<()> {
+    let color = palette(i);
+    chart
+        .draw_series(LineSeries::new(points, color.stroke_width(2)))
+        .map_err(|e| anyhow!("{e}"))?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+/// The legend box of the lines drawn.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| anyhow!("{e}"))
+}
+
 /// One line per series over categorical x positions (None: no point).
 pub fn lines(
     path: &Path,
@@ -92,92 +148,52 @@ pub fn lines(
     let (lo, hi) = range(series.iter().flat_map(|(_, v)| v.iter().flatten().copied()));
     save(path, |root| {
         let n = xs.len().max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
-            .map_err(|e| anyhow!("{e}"))?;
+        let mut chart = chart(&root, title, -0.5..(n as f64 - 0.5), lo..hi)?;
         chart
             .configure_mesh()
             .x_desc(x_name)
             .y_desc(y_name)
             .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    xs.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| category(xs, *x))
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         for (i, (name, values)) in series.iter().enumerate() {
-            let color = palette(i);
             let points: Vec<(f64, f64)> = values
                 .iter()
                 .enumerate()
                 .filter_map(|(j, v)| v.map(|v| (j as f64, v)))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            line(&mut chart, name, i, points.clone())?;
+            let color = palette(i);
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
                 .map_err(|e| anyhow!("{e}"))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| anyhow!("{e}"))?;
-        Ok(())
+        legend(&mut chart)
     })
 }
 
 /// Bars with ± error whiskers.
 pub fn bars(path: &Path, title: &str, y_name: &str, bars: &[(String, f64, f64)]) -> Result<()> {
     let (lo, hi) = range(bars.iter().map(|b| b.1 + b.2));
+    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
     save(path, |root| {
         let n = bars.len().max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), lo..hi)
-            .map_err(|e| anyhow!("{e}"))?;
+        let mut chart = chart(&root, title, -0.5..(n as f64 - 0.5), lo..hi)?;
         chart
             .configure_mesh()
             .y_desc(y_name)
             .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    bars.get(i as usize)
-                        .map(|b| b.0.clone())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|x| category(&names, *x))
             .disable_x_mesh()
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         for (i, (_, v, err)) in bars.iter().enumerate() {
             let x = i as f64;
-            let color = palette(i);
             chart
                 .draw_series([Rectangle::new(
                     [(x - 0.35, 0.0), (x + 0.35, *v)],
-                    color.filled(),
+                    palette(i).filled(),
                 )])
                 .map_err(|e| anyhow!("{e}"))?;
             if *err > 0.0 {
@@ -204,13 +220,7 @@ pub fn curves(
     let (x_lo, x_hi) = range(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
     let (y_lo, y_hi) = range(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.1)));
     save(path, |root| {
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
-            .map_err(|e| anyhow!("{e}"))?;
+        let mut chart = chart(&root, title, x_lo..x_hi, y_lo..y_hi)?;
         chart
             .configure_mesh()
             .x_desc(x_name)
@@ -218,21 +228,8 @@ pub fn curves(
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         for (i, (name, points)) in series.iter().enumerate() {
-            let color = palette(i);
-            chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(|e| anyhow!("{e}"))?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+            line(&mut chart, name, i, points.clone())?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| anyhow!("{e}"))?;
-        Ok(())
+        legend(&mut chart)
     })
 }

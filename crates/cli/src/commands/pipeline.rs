@@ -517,14 +517,13 @@ fn plan(x: &Experiment) -> Result<Plan> {
 fn command(p: &Plan, s: &Stage) -> Vec<String> {
     let out = p.out(&s.key, None);
     let mut args: Vec<String> = s.args.iter().map(|a| a.replace("{out}", &out)).collect();
-    let resumable =
-        args.first().is_some_and(|a| a == "train") || args.first().is_some_and(|a| a == "collect");
+    // Only train and collect stages resume; the others just run again.
     let started = match args.first().map(String::as_str) {
         Some("train") => Path::new(&out).join("config.toml").exists(),
         Some("collect") => lam_data::partial_path(&Path::new(&out).join("data.hdf5")).exists(),
         _ => false,
     };
-    if resumable && started {
+    if started {
         args.push("--resume".into());
         if args[0] == "train" {
             // A resumed run keeps its own config: drop the overrides.

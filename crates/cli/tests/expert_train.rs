@@ -110,5 +110,50 @@ fn a_resumed_expert_run_ends_where_an_uninterrupted_one_does() {
         "10",
     ]);
     assert!(!ok && text.contains("--resume"), "{text}");
+
+    // Shipping: the actor, its measured return and both commands of the
+    // stopped-and-resumed run land in experts/TASK, and the index lists it.
+    let shipped = dir.join("experts");
+    let (ok, text) = lam(&[
+        "expert",
+        "ship",
+        "--run",
+        pieces.to_str().unwrap(),
+        "--to",
+        shipped.to_str().unwrap(),
+        "--episodes",
+        "2",
+    ]);
+    assert!(ok, "{text}");
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shipped.join("hopper-hop/expert.json")).unwrap(),
+    )
+    .unwrap();
+    let returns: Vec<f64> = meta["returns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(returns.len(), 2);
+    assert!((meta["mean"].as_f64().unwrap() - (returns[0] + returns[1]) / 2.0).abs() < 1e-9);
+    assert_eq!(meta["env_steps"], 160);
+    let commands = meta["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(commands[1].as_str().unwrap().contains("--resume"));
+    let copied = lam_experts::load_expert(&shipped.join("hopper-hop/actor.safetensors")).unwrap();
+    let obs = vec![0.1; copied.observation_size()];
+    assert_eq!(copied.act(&obs), b.act(&obs));
+    let index = std::fs::read_to_string(shipped.join("README.md")).unwrap();
+    assert!(
+        index.contains("[hopper-hop](hopper-hop/README.md)"),
+        "{index}"
+    );
+    // A folder that is not a run.
+    let (ok, text) = lam(&["expert", "ship", "--run", dir.to_str().unwrap()]);
+    assert!(
+        !ok && text.contains("not a `lam expert train` run"),
+        "{text}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

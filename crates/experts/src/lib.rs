@@ -45,6 +45,18 @@ pub fn published_checkpoint(experts_dir: &Path, task: TaskId) -> std::path::Path
     }
 }
 
+/// The expert of `task` under `experts_dir`: our own actor
+/// (`TASK/actor.safetensors`, as in the repository's `experts/` folder) when
+/// there is one, else the published checkpoint ([`published_checkpoint`]).
+pub fn expert_checkpoint(experts_dir: &Path, task: TaskId) -> std::path::PathBuf {
+    let own = experts_dir.join(task.name()).join("actor.safetensors");
+    if own.is_file() {
+        own
+    } else {
+        published_checkpoint(experts_dir, task)
+    }
+}
+
 /// Loads an expert checkpoint, telling the format from its contents:
 /// a stable-baselines3 zip (holds `policy.pth`) or a PPO state dict.
 pub fn load_expert(path: &Path) -> Result<Box<dyn Policy>, ExpertError> {

@@ -182,13 +182,22 @@ pub fn run(args: EvalArgs) -> Result<()> {
         None => {
             let (with, without) = published_normalizer(task);
             let v = if distracted { with } else { without };
-            (
-                v,
-                format!(
-                    "published BC on all labels, {} distractors (METHOD.md §8)",
-                    if distracted { "with" } else { "without" }
-                ),
-            )
+            let source = format!(
+                "published BC on all labels, {} distractors (METHOD.md §8)",
+                if distracted { "with" } else { "without" }
+            );
+            // The published figures are 1000-step returns; shorter episodes
+            // are compared with the same share of them (an approximation:
+            // the first steps of an episode earn less than the average).
+            if args.episode_length == 1000 {
+                (v, source)
+            } else {
+                let share = args.episode_length as f64 / 1000.0;
+                (
+                    v * share,
+                    format!("{source}, scaled to {} of 1000 steps", args.episode_length),
+                )
+            }
         }
     };
     for (i, r) in returns.iter().enumerate() {

@@ -15,6 +15,8 @@ pub enum ExpertCommand {
     Eval(EvalArgs),
     /// Train a state-based SAC expert (resumable; exports actor.safetensors).
     Train(super::expert_train::TrainArgs),
+    /// Copy a trained actor into the experts folder with its measured return.
+    Ship(super::expert_ship::ShipArgs),
 }
 
 /// Arguments of `lam expert eval`.
@@ -43,6 +45,7 @@ pub fn run(cmd: ExpertCommand) -> Result<()> {
     match cmd {
         ExpertCommand::Eval(args) => eval(args),
         ExpertCommand::Train(args) => super::expert_train::run(args),
+        ExpertCommand::Ship(args) => super::expert_ship::run(args),
     }
 }
 

@@ -73,15 +73,18 @@ pub struct TrainArgs {
     device: DeviceArg,
 }
 
-/// What the run folder records about its settings.
+/// What the run folder records about its settings (`config.json`).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Stored {
-    task: String,
+pub(crate) struct Stored {
+    pub(crate) task: String,
+    /// Every command line that started or resumed the run, in order.
+    #[serde(default)]
+    pub(crate) commands: Vec<String>,
     episode_length: usize,
     eval_every: usize,
     eval_episodes: usize,
     checkpoint_every: usize,
-    config: ExpertConfig,
+    pub(crate) config: ExpertConfig,
 }
 
 #[derive(serde::Serialize)]
@@ -98,6 +101,15 @@ struct EvalLine {
     alpha: Option<f64>,
     updates_per_s: f64,
     env_steps_per_s: f64,
+}
+
+/// This process's command line, program name shortened to `lam`.
+fn command_line() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(first) = args.first_mut() {
+        *first = "lam".to_string();
+    }
+    args.join(" ")
 }
 
 fn environments(task: TaskId, n: usize, episode_length: usize) -> Result<Vec<Environment>> {
@@ -171,6 +183,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             );
         }
         s.config.steps = args.steps;
+        s.commands.push(command_line());
         s
     } else {
         if checkpoint.exists() {
@@ -184,6 +197,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         Stored {
             task: args.task.name().to_string(),
+            commands: vec![command_line()],
             episode_length: args.episode_length,
             eval_every: args.eval_every.max(1),
             eval_episodes: args.eval_episodes,
@@ -237,10 +251,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             ("env_steps".to_string(), trainer.env_steps.to_string()),
             ("seed".to_string(), stored.config.seed.to_string()),
             ("last_eval_return".to_string(), format!("{last_eval:.1}")),
-            (
-                "command".to_string(),
-                std::env::args().collect::<Vec<_>>().join(" "),
-            ),
+            ("commands".to_string(), stored.commands.join("\n")),
         ]);
         trainer
             .agent
@@ -275,10 +286,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 updates_per_s: (trainer.updates - start_updates) as f64 / secs,
                 env_steps_per_s: (trainer.env_steps - start_steps) as f64 / secs,
             })?;
-            bar.println(format!(
-                "step {}: greedy return {last_eval:.1}",
-                trainer.env_steps
-            ));
+            metrics.flush()?;
+            let line = format!(
+                "step {}: greedy return {last_eval:.1} ({:.0} updates/s)",
+                trainer.env_steps,
+                (trainer.updates - start_updates) as f64 / secs
+            );
+            // A log file (no terminal) still gets the evaluations.
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
         }
         bar.set_message(format!("return {last_return:.0}, eval {last_eval:.0}"));
         let done = trainer.env_steps >= stored.config.steps;

@@ -8,6 +8,7 @@ pub mod data;
 pub mod distractions;
 pub mod eval;
 pub mod expert;
+pub mod expert_ship;
 pub mod expert_train;
 pub mod info;
 pub mod pipeline;

@@ -47,7 +47,7 @@ trajectories = 20
 eval_trajectories = 4            # held-out file (val backgrounds) for probes
 episode_length = 200
 img = 64
-experts = "../shared/reference/experts"
+experts = "experts"              # TASK/actor.safetensors (ours) or the published layout
 
 [eval]
 episodes = 5
@@ -151,9 +151,26 @@ impl Plan {
         deps: &[&str],
         label: Option<BTreeMap<String, String>>,
     ) -> String {
+        self.add_with_inputs(kind, args, deps, label, &[])
+    }
+
+    /// [`Plan::add`] with the contents of input files (as digests) in the
+    /// key too, for inputs whose path stays while the file may change.
+    fn add_with_inputs(
+        &mut self,
+        kind: &str,
+        args: Vec<String>,
+        deps: &[&str],
+        label: Option<BTreeMap<String, String>>,
+        inputs: &[String],
+    ) -> String {
         let mut h = Sha256::new();
         h.update(env!("CARGO_PKG_VERSION"));
         h.update(kind);
+        for i in inputs {
+            h.update([1]);
+            h.update(i);
+        }
         for a in &args {
             h.update([0]);
             h.update(a);
@@ -278,10 +295,17 @@ fn plan(x: &Experiment) -> Result<Plan> {
         index: BTreeMap::new(),
     };
     for task in &tasks {
-        let expert = lam_experts::published_checkpoint(&x.data.experts, *task);
+        let expert = lam_experts::expert_checkpoint(&x.data.experts, *task);
         if !expert.exists() {
             bail!("data.experts: no expert for {task} at {}", expert.display());
         }
+        // Re-shipped weights under the same path make new data.
+        let expert_digest = {
+            let bytes = std::fs::read(&expert)
+                .with_context(|| format!("data.experts: reading {}", expert.display()))?;
+            let d = Sha256::digest(&bytes);
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
         for preset in &x.data.presets {
             let collect = |split: &str, n: usize, seed: u64| {
                 strings(&[
@@ -306,13 +330,20 @@ fn plan(x: &Experiment) -> Result<Plan> {
                     "{out}/data.hdf5",
                 ])
             };
-            let data_key = p.add("data", collect("train", x.data.trajectories, 0), &[], None);
+            let data_key = p.add_with_inputs(
+                "data",
+                collect("train", x.data.trajectories, 0),
+                &[],
+                None,
+                std::slice::from_ref(&expert_digest),
+            );
             let data = p.out(&data_key, Some("data.hdf5"));
-            let val_key = p.add(
+            let val_key = p.add_with_inputs(
                 "data",
                 collect("val", x.data.eval_trajectories, 1_000_000),
                 &[],
                 None,
+                std::slice::from_ref(&expert_digest),
             );
             let held_out = vec![
                 "--eval-data".to_string(),

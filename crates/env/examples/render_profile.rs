@@ -1,6 +1,7 @@
 //! Steps and renders one task in a loop, for profilers (e.g. valgrind
 //! --tool=callgrind): `cargo run --release -p lam-env --example
-//! render_profile -- cheetah-run 2000 [supersample] [size] [preset]`.
+//! render_profile -- cheetah-run 2000 [supersample] [size] [preset]`;
+//! `LAM_SHADE_EDGE_SAMPLES=1` shades every edge sample in full.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         width: size,
         height: size,
         supersample,
+        shade_edge_samples: std::env::var_os("LAM_SHADE_EDGE_SAMPLES").is_some(),
         ..RenderConfig::default()
     };
     let probe = Environment::new(task, 0)?;

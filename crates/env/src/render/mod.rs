@@ -58,6 +58,12 @@ pub struct RenderConfig {
     pub shadows: bool,
     /// Mirror reflections on reflective materials (the floor).
     pub reflections: bool,
+    /// Shade every edge sample in full. When false (default) an edge sample
+    /// only finds which geom it sees and takes the colour of the pixel (or
+    /// neighbour) whose centre sees that geom, shading only samples that see
+    /// a geom no neighbour does: coverage anti-aliasing, several times
+    /// cheaper and within a few levels of full supersampling.
+    pub shade_edge_samples: bool,
 }
 
 impl Default for RenderConfig {
@@ -69,6 +75,7 @@ impl Default for RenderConfig {
             supersample: 2,
             shadows: true,
             reflections: true,
+            shade_edge_samples: false,
         }
     }
 }
@@ -272,12 +279,51 @@ impl Renderer {
                     if !on_edge {
                         continue;
                     }
+                    // The pixel itself, then its 4 and diagonal neighbours.
+                    let mut known = [(NO_GEOM, [0.0f32; 3], 0.0f32, 0.0f32); 9];
+                    let mut n_known = 0;
+                    for (dx, dy) in [
+                        (0, 0),
+                        (-1, 0),
+                        (1, 0),
+                        (0, -1),
+                        (0, 1),
+                        (-1, -1),
+                        (1, -1),
+                        (-1, 1),
+                        (1, 1),
+                    ] {
+                        let (nx, ny) = (x as isize + dx, y as isize + dy);
+                        if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
+                            let j = ny as usize * w + nx as usize;
+                            let centre = (nx as f32 + 0.5, ny as f32 + 0.5);
+                            known[n_known] = (ids[j], rgb[j], centre.0, centre.1);
+                            n_known += 1;
+                        }
+                    }
                     let mut acc = [0.0f32; 3];
                     for sy in 0..n {
                         for sx in 0..n {
                             let fx = x as f32 + (sx as f32 + 0.5) / n as f32;
                             let fy = y as f32 + (sy as f32 + 0.5) / n as f32;
-                            let (s, _) = tracer.trace(projector.ray_dir(fx, fy), x, y, false);
+                            let dir = projector.ray_dir(fx, fy);
+                            let reuse = if c.shade_edge_samples {
+                                None
+                            } else {
+                                // The nearest pixel centre that sees the same geom.
+                                let seen = tracer.geom_seen(dir, x, y);
+                                known[..n_known]
+                                    .iter()
+                                    .filter(|k| k.0 == seen)
+                                    .min_by(|a, b| {
+                                        let d = |k: &&(u16, [f32; 3], f32, f32)| {
+                                            (k.2 - fx).powi(2) + (k.3 - fy).powi(2)
+                                        };
+                                        d(a).total_cmp(&d(b))
+                                    })
+                                    .map(|k| k.1)
+                            };
+                            let s = reuse.unwrap_or_else(|| tracer.trace(dir, x, y, false).0);
                             for k in 0..3 {
                                 acc[k] += s[k];
                             }
@@ -319,6 +365,18 @@ impl Tracer<'_> {
             Some(b) => b.color(dir, self.reference),
             None => self.sky.color(dir, &self.marks),
         }
+    }
+
+    /// The geom seen along `dir` (not normalised) through pixel (`px`,
+    /// `py`), or `NO_GEOM` for the backdrop; nothing is shaded.
+    #[inline(always)]
+    fn geom_seen(&self, dir: Vec3A, px: usize, py: usize) -> u16 {
+        if self.scene.sees_only_backdrop(px, py) {
+            return NO_GEOM;
+        }
+        self.scene
+            .primary_hit(dir.normalize(), px, py)
+            .map_or(NO_GEOM, |hit| hit.geom)
     }
 
     /// Colour and geom seen along `dir` (not normalised) through pixel
@@ -404,6 +462,46 @@ mod tests {
             env.step(&[1.0, -1.0, 1.0, -1.0, 1.0, -1.0]).unwrap();
         }
         assert_ne!(before, r.render(env.physics()));
+    }
+
+    #[test]
+    fn coverage_anti_aliasing_is_close_to_shading_every_sample() {
+        for task in TaskId::ALL {
+            let mut env = Environment::new(task, 2).unwrap();
+            env.reset().unwrap();
+            for _ in 0..30 {
+                env.step(&vec![0.3; env.action_size()]).unwrap();
+            }
+            let full = renderer(
+                &env,
+                RenderConfig {
+                    shade_edge_samples: true,
+                    ..RenderConfig::default()
+                },
+            )
+            .render(env.physics());
+            let coverage = renderer(&env, RenderConfig::default()).render(env.physics());
+            let single = renderer(
+                &env,
+                RenderConfig {
+                    supersample: 1,
+                    ..RenderConfig::default()
+                },
+            )
+            .render(env.physics());
+            let mean_diff = |a: &[u8], b: &[u8]| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| (*x as f64 - *y as f64).abs())
+                    .sum::<f64>()
+                    / a.len() as f64
+            };
+            let (to_full, aliased) = (mean_diff(&coverage, &full), mean_diff(&single, &full));
+            // Edges are smoothed (closer to full supersampling than one ray
+            // per pixel is) and the rest of the image is untouched.
+            assert!(to_full < 0.9 * aliased, "{task}: {to_full} vs {aliased}");
+            assert!(to_full < 1.0, "{task}: mean difference {to_full}");
+        }
     }
 
     #[test]

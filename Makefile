@@ -11,12 +11,14 @@ setup:
 build: setup
 	$(CARGO) build --release -p lam
 
-# The main job on a small built-in default: collect cheetah-run with
-# distractors, train LAOM, LAOM + supervision, IDM and BC (mini, few steps),
+# The main job on a small built-in default, self-contained (examples/demo.toml):
+# collect cheetah-run under scale_easy_video_hard with the shipped expert in
+# experts/, train LAOM + supervision and LAPO (mini), latent BC, decoders,
 # evaluate the policies and write runs/demo/report/report.html.
 demo: build
 	./target/release/lam pipeline --config examples/demo.toml
 	./target/release/lam report runs/demo --out runs/demo/report
+	@echo "The demo's report: $(abspath runs/demo/report/report.html)"
 
 test: setup
 	LAM_SHARED_DIR=$(abspath $(SHARED)) $(CARGO) test --workspace

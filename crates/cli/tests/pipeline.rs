@@ -149,6 +149,30 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         assert_eq!((img.width(), img.height()), (800, 480), "{png}");
     }
 
+    // Published normalisers: no BC-on-all-labels stage and its evaluation.
+    let published = dir.join("published.toml");
+    std::fs::write(
+        &published,
+        std::fs::read_to_string(&config).unwrap().replace(
+            "episode_length = 20\n",
+            "episode_length = 20\nnormalizer = \"published\"\n",
+        ),
+    )
+    .unwrap();
+    let (ok, fewer) = lam(&[
+        "pipeline",
+        "--config",
+        published.to_str().unwrap(),
+        "--emit-jobs",
+    ]);
+    assert!(ok, "{fewer}");
+    let count = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("lam pipeline"))
+            .count()
+    };
+    assert_eq!(count(&fewer), count(&jobs) - 2, "{fewer}");
+
     // Bad experiments fail before any work.
     std::fs::write(
         dir.join("bad.toml"),

@@ -52,6 +52,7 @@ experts = "experts"              # TASK/actor.safetensors (ours) or the publishe
 [eval]
 episodes = 5
 episode_length = 200
+normalizer = "bc-all-labels"     # or "published" (no BC stage)
 
 [sets]                           # `--set` overrides per stage kind
 lam = ["train.steps=300"]
@@ -103,6 +104,21 @@ struct DataSpec {
 struct EvalSpec {
     episodes: usize,
     episode_length: usize,
+    /// What normalised scores divide by.
+    #[serde(default)]
+    normalizer: NormalizerSpec,
+}
+
+/// The normaliser of scores (METHOD.md §8).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum NormalizerSpec {
+    /// Train and evaluate BC on all labels in each setting (the paper's way).
+    #[default]
+    BcAllLabels,
+    /// The published figures (no BC stage; for quick runs whose own BC
+    /// would be too short-trained to divide by).
+    Published,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -388,16 +404,18 @@ fn plan(x: &Experiment) -> Result<Plan> {
                         key
                     };
                 // The normaliser: BC on all labels.
-                let bc_all = train(
-                    &mut p,
-                    "bc",
-                    format!("bc{suffix}"),
-                    &data,
-                    &[],
-                    &[&data_key],
-                    &x.sets.bc,
-                );
-                eval(&mut p, &bc_all, "bc-all-labels", None);
+                if x.eval.normalizer == NormalizerSpec::BcAllLabels {
+                    let bc_all = train(
+                        &mut p,
+                        "bc",
+                        format!("bc{suffix}"),
+                        &data,
+                        &[],
+                        &[&data_key],
+                        &x.sets.bc,
+                    );
+                    eval(&mut p, &bc_all, "bc-all-labels", None);
+                }
                 // One LAM and one latent BC actor per method and seed, shared by the budgets.
                 let mut actors = BTreeMap::new();
                 for m in x

@@ -29,15 +29,55 @@ pub struct EvalArgs {
     /// zip, or an actor from `lam expert train` (actor.safetensors).
     #[arg(long)]
     checkpoint: PathBuf,
+    #[command(flatten)]
+    runs: Episodes,
+}
+
+/// Which greedy episodes evaluate an expert.
+#[derive(Debug, Args)]
+pub struct Episodes {
     /// Number of episodes (1000 steps each).
     #[arg(long, default_value_t = 20)]
-    episodes: usize,
+    pub episodes: usize,
     /// Seed of the first episode; episode i uses seed + i.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
-    threads: Option<usize>,
+    pub threads: Option<usize>,
+}
+
+impl Episodes {
+    /// Runs them, one progress-bar tick (and `on_episode`) per finished
+    /// episode; returns in episode order.
+    pub fn evaluate(
+        &self,
+        task: TaskId,
+        policy: &dyn lam_experts::Policy,
+        on_episode: &(dyn Fn(&lam_experts::EpisodeReturn) + Sync),
+    ) -> Result<Vec<lam_experts::EpisodeReturn>> {
+        anyhow::ensure!(self.episodes > 0, "--episodes must be at least 1");
+        let threads = self
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let bar = progress::bar(self.episodes as u64, "episodes");
+        bar.set_message(format!("{task} expert"));
+        let returns =
+            lam_experts::evaluate(task, policy, self.episodes, self.seed, threads, &|r| {
+                bar.inc(1);
+                bar.suspend(|| on_episode(r));
+            })?;
+        bar.finish_and_clear();
+        Ok(returns)
+    }
+}
+
+/// Mean and (population) standard deviation.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (mean, std)
 }
 
 /// Runs an expert subcommand.
@@ -50,9 +90,8 @@ pub fn run(cmd: ExpertCommand) -> Result<()> {
 }
 
 fn eval(args: EvalArgs) -> Result<()> {
-    anyhow::ensure!(args.episodes > 0, "--episodes must be at least 1");
     let policy = lam_experts::load_expert(&args.checkpoint)?;
-    let env = Environment::new(args.task, args.seed)?;
+    let env = Environment::new(args.task, args.runs.seed)?;
     lam_experts::check_fits(
         policy.as_ref(),
         &args.checkpoint,
@@ -61,29 +100,15 @@ fn eval(args: EvalArgs) -> Result<()> {
         env.action_size(),
     )?;
     drop(env);
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let bar = progress::bar(args.episodes as u64, "episodes");
-    bar.set_message(format!("{} expert", args.task));
     let started = std::time::Instant::now();
-    let returns = lam_experts::evaluate(
-        args.task,
-        policy.as_ref(),
-        args.episodes,
-        args.seed,
-        threads,
-        &|r| {
-            bar.inc(1);
-            bar.suspend(|| println!("episode seed {:>4}: return {:8.1}", r.seed, r.total));
-        },
-    )
-    .with_context(|| format!("evaluating {} on {}", args.checkpoint.display(), args.task))?;
-    bar.finish_and_clear();
+    let returns = args
+        .runs
+        .evaluate(args.task, policy.as_ref(), &|r| {
+            println!("episode seed {:>4}: return {:8.1}", r.seed, r.total)
+        })
+        .with_context(|| format!("evaluating {} on {}", args.checkpoint.display(), args.task))?;
     let totals: Vec<f64> = returns.iter().map(|r| r.total).collect();
-    let n = totals.len() as f64;
-    let mean = totals.iter().sum::<f64>() / n;
-    let std = (totals.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let (mean, std) = mean_std(&totals);
     let steps: usize = returns.iter().map(|r| r.steps).sum();
     println!(
         "{}: return {:.1} ± {:.1} (mean ± std over {} episodes, seeds {}..{}; {:.0} env steps/s)",
@@ -91,8 +116,8 @@ fn eval(args: EvalArgs) -> Result<()> {
         mean,
         std,
         returns.len(),
-        args.seed,
-        args.seed + returns.len() as u64 - 1,
+        args.runs.seed,
+        args.runs.seed + returns.len() as u64 - 1,
         steps as f64 / started.elapsed().as_secs_f64()
     );
     Ok(())

@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_env::TaskId;
 
+use super::expert::{mean_std, Episodes};
 use super::expert_train::Stored;
-use crate::progress;
 
 /// Arguments of `lam expert ship`.
 #[derive(Debug, Args)]
@@ -22,15 +22,8 @@ pub struct ShipArgs {
     /// The experts folder; the actor goes to TO/TASK/.
     #[arg(long, default_value = "experts")]
     to: PathBuf,
-    /// Evaluation episodes (1000 steps each).
-    #[arg(long, default_value_t = 20)]
-    episodes: usize,
-    /// Seed of the first evaluation episode; episode i uses seed + i.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    runs: Episodes,
 }
 
 /// The return the shipped expert is compared with.
@@ -69,7 +62,6 @@ struct Shipped {
 
 /// Runs `lam expert ship`.
 pub fn run(args: ShipArgs) -> Result<()> {
-    anyhow::ensure!(args.episodes > 0, "--episodes must be at least 1");
     let config = args.run.join("config.json");
     let stored: Stored = serde_json::from_str(
         &std::fs::read_to_string(&config)
@@ -94,25 +86,14 @@ pub fn run(args: ShipArgs) -> Result<()> {
     }
     let policy = lam_experts::load_expert(&actor)?;
 
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let bar = progress::bar(args.episodes as u64, "episodes");
-    bar.set_message(format!("{task} expert"));
-    let results = lam_experts::evaluate(
-        task,
-        policy.as_ref(),
-        args.episodes,
-        args.seed,
-        threads,
-        &|_| bar.inc(1),
-    )
-    .with_context(|| format!("evaluating {}", actor.display()))?;
-    bar.finish_and_clear();
-    let returns: Vec<f64> = results.iter().map(|r| r.total).collect();
-    let n = returns.len() as f64;
-    let mean = returns.iter().sum::<f64>() / n;
-    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let returns: Vec<f64> = args
+        .runs
+        .evaluate(task, policy.as_ref(), &|_| {})
+        .with_context(|| format!("evaluating {}", actor.display()))?
+        .iter()
+        .map(|r| r.total)
+        .collect();
+    let (mean, std) = mean_std(&returns);
     let (reference, source) = reference_return(task);
     let shipped = Shipped {
         task: task.name().to_string(),
@@ -120,7 +101,11 @@ pub fn run(args: ShipArgs) -> Result<()> {
         env_steps,
         commands: stored.commands.clone(),
         returns,
-        eval_seeds: format!("{}..{}", args.seed, args.seed + args.episodes as u64 - 1),
+        eval_seeds: format!(
+            "{}..{}",
+            args.runs.seed,
+            args.runs.seed + args.runs.episodes as u64 - 1
+        ),
         mean,
         std,
         reference,
@@ -151,7 +136,7 @@ pub fn run(args: ShipArgs) -> Result<()> {
     let index = write_index(&args.to)?;
     println!(
         "{task}: return {mean:.1} ± {std:.1} over {} episodes (seeds {}) = {:.0} % of {reference:.1}; shipped to {}; index {}",
-        args.episodes,
+        args.runs.episodes,
         shipped.eval_seeds,
         100.0 * shipped.fraction_of_reference,
         dir.display(),

@@ -78,7 +78,12 @@ pub fn run(args: ShipArgs) -> Result<()> {
         .get("env_steps")
         .and_then(|s| s.parse().ok())
         .with_context(|| format!("{}: metadata has no env_steps", actor.display()))?;
-    if stored.commands.is_empty() {
+    // The commands that made this actor (the run may have been resumed since).
+    let commands: Vec<String> = match metadata.get("commands") {
+        Some(c) => c.lines().map(str::to_string).collect(),
+        None => stored.commands.clone(),
+    };
+    if commands.is_empty() {
         bail!(
             "{}: field commands is empty (the run predates recorded commands); add the command lines that trained it",
             config.display()
@@ -99,7 +104,7 @@ pub fn run(args: ShipArgs) -> Result<()> {
         task: task.name().to_string(),
         seed: stored.config.seed,
         env_steps,
-        commands: stored.commands.clone(),
+        commands,
         returns,
         eval_seeds: format!(
             "{}..{}",

@@ -66,7 +66,9 @@ struct Eval {
     method: String,
     labels: String,
     mean_return: f64,
-    distracted: bool,
+    /// What `lam eval` divided by (the published figure, scaled to the
+    /// episode length) and why.
+    normalizer: (f64, String),
 }
 
 /// A named training curve: (step, loss) points.
@@ -108,7 +110,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
             mean_return: v["mean_return"]
                 .as_f64()
                 .context("eval.json: mean_return")?,
-            distracted: v["preset"].as_str() != Some("vanilla"),
+            normalizer: (
+                v["normalizer"].as_f64().context("eval.json: normalizer")?,
+                v["normalizer_source"].as_str().unwrap_or("").to_string(),
+            ),
         });
     }
     if evals.is_empty() {
@@ -128,21 +133,17 @@ pub fn run(args: ReportArgs) -> Result<()> {
             .filter(|e| &e.task == task && e.method == "bc-all-labels")
             .map(|e| e.mean_return)
             .collect();
-        let distracted = evals.iter().any(|e| &e.task == task && e.distracted);
         let entry = if !ours.is_empty() && Stat::of(&ours).mean > 0.0 {
             let s = Stat::of(&ours);
             (s.mean, format!("measured: BC on all labels, {}", s.show(1)))
-        } else if let Ok(id) = task
-            .split('/')
-            .next()
-            .unwrap_or(task)
-            .parse::<lam_env::TaskId>()
-        {
-            let (with, without) = super::eval::published_normalizer(id);
-            let v = if distracted { with } else { without };
-            (v, format!("published (METHOD.md §8), {v:.0}"))
         } else {
-            bail!("no normaliser for task {task}");
+            // The one `lam eval` used: published, scaled to the episode length.
+            let (v, source) = &evals
+                .iter()
+                .find(|e| &e.task == task)
+                .expect("every task has an evaluation")
+                .normalizer;
+            (*v, format!("{v:.1}: {source}"))
         };
         normalizers.insert(task.clone(), entry);
     }

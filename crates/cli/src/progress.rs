@@ -14,3 +14,13 @@ pub fn bar(len: u64, unit: &str) -> ProgressBar {
     );
     bar
 }
+
+/// Prints `line` above `bar`, or to stderr when the bar is hidden (no
+/// terminal: a log file), where indicatif's `println` would drop it.
+pub fn println(bar: &ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line);
+    }
+}

@@ -278,26 +278,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 .evaluate(&mut eval_env, stored.eval_episodes.max(1), seed)
                 .map_err(anyhow::Error::msg)?;
             let secs = began.elapsed().as_secs_f64().max(1e-9);
+            let updates_per_s = (trainer.updates - start_updates) as f64 / secs;
             metrics.write(&EvalLine {
                 step: trainer.env_steps,
                 eval_return: last_eval,
                 updates: trainer.updates,
                 alpha: trainer.last_update.as_ref().map(|m| m.alpha),
-                updates_per_s: (trainer.updates - start_updates) as f64 / secs,
+                updates_per_s,
                 env_steps_per_s: (trainer.env_steps - start_steps) as f64 / secs,
             })?;
             metrics.flush()?;
-            let line = format!(
-                "step {}: greedy return {last_eval:.1} ({:.0} updates/s)",
-                trainer.env_steps,
-                (trainer.updates - start_updates) as f64 / secs
+            progress::println(
+                &bar,
+                format!(
+                    "step {}: greedy return {last_eval:.1} ({updates_per_s:.0} updates/s)",
+                    trainer.env_steps
+                ),
             );
-            // A log file (no terminal) still gets the evaluations.
-            if bar.is_hidden() {
-                eprintln!("{line}");
-            } else {
-                bar.println(line);
-            }
         }
         bar.set_message(format!("return {last_return:.0}, eval {last_eval:.0}"));
         let done = trainer.env_steps >= stored.config.steps;

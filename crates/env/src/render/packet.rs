@@ -23,11 +23,16 @@ pub(crate) struct Dirs4 {
 impl Dirs4 {
     /// The unit directions of `dirs`.
     pub fn unit(dirs: [Vec3A; 4]) -> Self {
-        let d = dirs.map(Vec3A::normalize);
+        let (x, y, z) = (
+            f32x4::new(dirs.map(|v| v.x)),
+            f32x4::new(dirs.map(|v| v.y)),
+            f32x4::new(dirs.map(|v| v.z)),
+        );
+        let inv = f32x4::ONE / (x * x + y * y + z * z).sqrt();
         Self {
-            x: f32x4::new(d.map(|v| v.x)),
-            y: f32x4::new(d.map(|v| v.y)),
-            z: f32x4::new(d.map(|v| v.z)),
+            x: x * inv,
+            y: y * inv,
+            z: z * inv,
         }
     }
 
@@ -72,6 +77,14 @@ impl Dirs4 {
     fn length_squared(&self) -> f32x4 {
         self.x * self.x + self.y * self.y + self.z * self.z
     }
+}
+
+/// Lane-wise floor (wide's falls back to one libm call per lane without
+/// SSE4.1); exact for |x| < 2³¹.
+#[inline]
+pub(crate) fn floor4(x: f32x4) -> f32x4 {
+    let t = f32x4::from_i32x4(x.trunc_int());
+    t - t.simd_gt(x).select(f32x4::ONE, f32x4::ZERO)
 }
 
 const MISS: f32x4 = f32x4::splat(f32::INFINITY);
@@ -209,6 +222,26 @@ pub(crate) fn local_normal(shape: GeomShape, size: [f32; 3], p: Vec3A) -> Vec3A 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor4_is_floor() {
+        for v in [
+            -3.5f32,
+            -2.0,
+            -0.25,
+            -0.0,
+            0.0,
+            0.3,
+            1.0,
+            1.99,
+            2.0,
+            1e6 + 0.5,
+            -7.000001,
+        ] {
+            let got = floor4(f32x4::splat(v)).to_array()[0];
+            assert_eq!(got, v.floor(), "floor({v})");
+        }
+    }
 
     /// Every lane agrees with the scalar intersection, for every shape, from
     /// outside and inside, for hits and misses alike.

@@ -4,7 +4,9 @@
 use glam::Vec3A;
 
 use super::culling::Projector;
+use super::packet::{floor4, Dirs4};
 use super::scene::floor;
+use wide::f32x4;
 
 /// The suite's skybox: a vertical gradient from (.4, .6, .8) looking up to
 /// black looking down, with a fraction of directions lit as faint marks.
@@ -122,6 +124,34 @@ impl Background<'_> {
     }
 }
 
+impl Background<'_> {
+    /// [`Background::color`] along four unit directions at once.
+    #[inline]
+    pub(crate) fn color4(&self, dirs: &Dirs4, reference: &Projector) -> [[f32; 3]; 4] {
+        let z = dirs.dot(reference.forward).max(f32x4::splat(0.05));
+        let u = (dirs.dot(reference.right) / z / reference.half_w + 1.0) * 0.5;
+        let v = (1.0 - dirs.dot(reference.up) / z / reference.half_h) * 0.5;
+        let texel = |t: f32x4, n: usize| {
+            // Fold into [0, 1] by mirroring at the ends.
+            let t = t - floor4(t / 2.0) * 2.0;
+            let t = t.simd_gt(f32x4::ONE).select(2.0 - t, t);
+            (t * n as f32)
+                .trunc_int()
+                .to_array()
+                .map(|i| (i.max(0) as usize).min(n - 1))
+        };
+        let (xs, ys) = (texel(u, self.width), texel(v, self.height));
+        std::array::from_fn(|k| {
+            let at = (ys[k] * self.width + xs[k]) * 3;
+            [
+                self.rgb[at] as f32 / 255.0,
+                self.rgb[at + 1] as f32 / 255.0,
+                self.rgb[at + 2] as f32 / 255.0,
+            ]
+        })
+    }
+}
+
 /// Folds `t` into [0, 1] by mirroring at the ends.
 #[inline]
 fn mirror(t: f32) -> f32 {
@@ -145,4 +175,44 @@ fn hash3(x: i64, y: i64, z: i64) -> f32 {
     h = h.wrapping_mul(0x297A_2D39);
     h ^= h >> 15;
     (h >> 8) as f32 / (1u32 << 24) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four directions at once read the same texels as one at a time,
+    /// across the reference view and beyond it (mirrored).
+    #[test]
+    fn background_packets_match_single_lookups() {
+        let (width, height) = (7, 5);
+        let rgb: Vec<u8> = (0..width * height * 3)
+            .map(|i| (i * 37 % 251) as u8)
+            .collect();
+        let b = Background {
+            width,
+            height,
+            rgb: &rgb,
+            floor_alpha: 1.0,
+        };
+        let reference =
+            Projector::new(Vec3A::ZERO, (Vec3A::X, Vec3A::Z, Vec3A::NEG_Y), 0.8, 64, 48);
+        let mut distinct = std::collections::HashSet::new();
+        for k in 0..200 {
+            let dirs: [Vec3A; 4] = std::array::from_fn(|j| {
+                let (x, y) = (
+                    (k * 4 + j) as f32 * 0.37 - 20.0,
+                    (k as f32 * 0.91) % 70.0 - 10.0,
+                );
+                reference.ray_dir(x, y).normalize()
+            });
+            let packet = b.color4(&Dirs4::unit(dirs), &reference);
+            for (j, dir) in dirs.into_iter().enumerate() {
+                let single = b.color(dir, &reference);
+                assert_eq!(packet[j], single, "direction {dir}");
+                distinct.insert(single.map(f32::to_bits));
+            }
+        }
+        assert!(distinct.len() > 20, "only {} texels seen", distinct.len());
+    }
 }

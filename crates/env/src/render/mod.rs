@@ -255,10 +255,16 @@ impl Renderer {
             for x0 in (0..w).step_by(4) {
                 let lanes = (w - x0).min(4);
                 let xs: [usize; 4] = std::array::from_fn(|k| x0 + k.min(lanes - 1));
+                let only_backdrop = scene.sees_only_backdrop(x0, y);
+                if let (true, Some(sky)) = (only_backdrop, tracer.sky_pixels) {
+                    let row = y * w + x0..y * w + x0 + lanes;
+                    rgb[row.clone()].copy_from_slice(&sky[row]);
+                    continue;
+                }
                 let dirs =
                     Dirs4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
                 let behind = tracer.centre_backdrops(&dirs, xs, y);
-                if scene.sees_only_backdrop(x0, y) {
+                if only_backdrop {
                     for (k, &x) in xs[..lanes].iter().enumerate() {
                         rgb[y * w + x] = behind[k];
                     }

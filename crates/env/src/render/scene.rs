@@ -54,8 +54,9 @@ impl TextureLevel {
 
     #[inline]
     fn at(&self, u: f32, v: f32) -> [f32; 3] {
-        let x = ((u * self.width as f32) as usize).min(self.width - 1);
-        let y = ((v * self.height as f32) as usize).min(self.height - 1);
+        // u, v in [0, 1): a 32-bit conversion is enough (and cheaper).
+        let x = ((u * self.width as f32) as i32).clamp(0, self.width as i32 - 1) as usize;
+        let y = ((v * self.height as f32) as i32).clamp(0, self.height as i32 - 1) as usize;
         self.rgb[y * self.width + x]
     }
 }

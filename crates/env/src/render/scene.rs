@@ -499,6 +499,10 @@ impl<'m> Scene<'m> {
     /// (as [`Scene::primary_hits4`] found them).
     #[inline]
     pub(crate) fn primary_hit_on(&self, dir: Vec3A, t: f32, geom: u16) -> Hit {
+        if self.is_plane(geom) {
+            // `hit` takes a plane's normal from its pose.
+            return self.hit(t, geom, Vec3A::Z);
+        }
         let g = &self.geoms[geom as usize];
         let s = &self.model.geoms[geom as usize];
         let local = g.eye_local + (g.inv_rot * dir) * t;

@@ -115,6 +115,12 @@ impl Background<'_> {
         let v = (1.0 - dir.dot(reference.up) / z / reference.half_h) * 0.5;
         let x = ((mirror(u) * self.width as f32) as usize).min(self.width - 1);
         let y = ((mirror(v) * self.height as f32) as usize).min(self.height - 1);
+        self.texel(x, y)
+    }
+
+    /// The colour of pixel (`x`, `y`) of the image.
+    #[inline]
+    fn texel(&self, x: usize, y: usize) -> [f32; 3] {
         let at = (y * self.width + x) * 3;
         [
             self.rgb[at] as f32 / 255.0,
@@ -122,16 +128,14 @@ impl Background<'_> {
             self.rgb[at + 2] as f32 / 255.0,
         ]
     }
-}
 
-impl Background<'_> {
     /// [`Background::color`] along four unit directions at once.
     #[inline]
     pub(crate) fn color4(&self, dirs: &Dirs4, reference: &Projector) -> [[f32; 3]; 4] {
         let z = dirs.dot(reference.forward).max(f32x4::splat(0.05));
         let u = (dirs.dot(reference.right) / z / reference.half_w + 1.0) * 0.5;
         let v = (1.0 - dirs.dot(reference.up) / z / reference.half_h) * 0.5;
-        let texel = |t: f32x4, n: usize| {
+        let index = |t: f32x4, n: usize| {
             // Fold into [0, 1] by mirroring at the ends.
             let t = t - floor4(t / 2.0) * 2.0;
             let t = t.simd_gt(f32x4::ONE).select(2.0 - t, t);
@@ -140,15 +144,8 @@ impl Background<'_> {
                 .to_array()
                 .map(|i| (i.max(0) as usize).min(n - 1))
         };
-        let (xs, ys) = (texel(u, self.width), texel(v, self.height));
-        std::array::from_fn(|k| {
-            let at = (ys[k] * self.width + xs[k]) * 3;
-            [
-                self.rgb[at] as f32 / 255.0,
-                self.rgb[at + 1] as f32 / 255.0,
-                self.rgb[at + 2] as f32 / 255.0,
-            ]
-        })
+        let (xs, ys) = (index(u, self.width), index(v, self.height));
+        std::array::from_fn(|k| self.texel(xs[k], ys[k]))
     }
 }
 

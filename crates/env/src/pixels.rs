@@ -225,6 +225,7 @@ impl Slot {
 pub struct VecEnv {
     slots: Vec<Slot>,
     pool: rayon::ThreadPool,
+    library: Option<Arc<VideoLibrary>>,
     config: VecEnvConfig,
     action_size: usize,
 }
@@ -278,9 +279,20 @@ impl VecEnv {
         Ok(Self {
             slots,
             pool,
+            library,
             config,
             action_size,
         })
+    }
+
+    /// Generates (or decodes) every background video of the preset now, on
+    /// the worker threads, instead of on first use inside a reset: for
+    /// benchmarks, and for runs that will see every video anyway.
+    pub fn prepare_backgrounds(&self) -> Result<(), EnvError> {
+        match &self.library {
+            Some(library) => Ok(self.pool.install(|| library.load_all())?),
+            None => Ok(()),
+        }
     }
 
     /// Number of environments.

@@ -199,6 +199,15 @@ impl VideoLibrary {
         (self.width, self.height)
     }
 
+    /// Produces every video now, in parallel on the current rayon pool
+    /// (otherwise each is produced on first use, inside some reset).
+    pub fn load_all(&self) -> Result<(), BackgroundError> {
+        use rayon::prelude::*;
+        (0..self.len())
+            .into_par_iter()
+            .try_for_each(|i| self.video(i).map(drop))
+    }
+
     /// Video `i`, generated or decoded on first use.
     pub fn video(&self, i: usize) -> Result<Arc<Video>, BackgroundError> {
         let e = &self.entries[i];

@@ -23,7 +23,7 @@ pub use sky::{Background, Sky};
 
 use culling::Projector;
 use geometry::Ray;
-use packet::Dirs4;
+use packet::Vec3x4;
 use scene::NO_HIT;
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]
@@ -224,6 +224,12 @@ impl Renderer {
     /// If `out` has the wrong size, `physics` is of another model than the
     /// renderer's, or `view.material_rgb` has the wrong length.
     pub fn render_into(&self, physics: &Physics, view: &View, out: &mut [u8]) {
+        self.draw(physics, view, out, true);
+    }
+
+    /// [`Renderer::render_into`]; `plane_packets` false shades planes one
+    /// ray at a time (the reference the packets are tested against).
+    fn draw(&self, physics: &Physics, view: &View, out: &mut [u8], plane_packets: bool) {
         let c = &self.config;
         let (w, h) = (c.width, c.height);
         assert_eq!(out.len(), w * h * 3, "output buffer size");
@@ -246,6 +252,7 @@ impl Renderer {
             config: c,
             marks: sky::SkyMarks::new(self.sky.marks, 2.0 * projector.half_h / c.height as f32),
             sky_pixels: None,
+            plane_packets,
         };
         let sky_pixels = view.background.is_none().then(|| self.sky_pixels(&tracer));
         tracer.sky_pixels = sky_pixels.as_deref().map(|v| v.as_slice());
@@ -264,7 +271,7 @@ impl Renderer {
                     continue;
                 }
                 let dirs =
-                    Dirs4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
+                    Vec3x4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
                 let behind = tracer.centre_backdrops(&dirs, xs, y);
                 if only_backdrop {
                     for (k, &x) in xs[..lanes].iter().enumerate() {
@@ -273,9 +280,10 @@ impl Renderer {
                     continue;
                 }
                 let (t, seen) = scene.primary_hits4(&dirs, x0, y);
+                let colours = tracer.colours4(&dirs, t, seen, xs, y, behind);
                 for (k, &x) in xs[..lanes].iter().enumerate() {
                     ids[y * w + x] = seen[k];
-                    rgb[y * w + x] = tracer.colour(dirs.lane(k), t[k], seen[k], x, y, behind[k]);
+                    rgb[y * w + x] = colours[k];
                 }
             }
         }
@@ -323,7 +331,7 @@ impl Renderer {
                     let mut acc = [0.0f32; 3];
                     for (chunk, first) in samples.chunks(4).zip((0..).step_by(4)) {
                         let lanes = chunk.len();
-                        let dirs = Dirs4::unit(std::array::from_fn(|k| {
+                        let dirs = Vec3x4::unit(std::array::from_fn(|k| {
                             let (fx, fy) = chunk[k.min(lanes - 1)];
                             projector.ray_dir(x as f32 + fx, y as f32 + fy)
                         }));
@@ -411,6 +419,8 @@ struct Tracer<'a> {
     marks: sky::SkyMarks,
     /// The sky through each pixel centre (no background image).
     sky_pixels: Option<&'a [[f32; 3]]>,
+    /// Shade rays that meet a plane four at a time.
+    plane_packets: bool,
 }
 
 impl Tracer<'_> {
@@ -424,12 +434,69 @@ impl Tracer<'_> {
     /// The backdrop along unit `dirs`, through the centres of pixels
     /// `xs` of row `y`.
     #[inline]
-    fn centre_backdrops(&self, dirs: &Dirs4, xs: [usize; 4], y: usize) -> [[f32; 3]; 4] {
+    fn centre_backdrops(&self, dirs: &Vec3x4, xs: [usize; 4], y: usize) -> [[f32; 3]; 4] {
         match (self.sky_pixels, self.background) {
             (Some(sky), _) => xs.map(|x| sky[y * self.projector.width + x]),
             (None, Some(b)) => b.color4(dirs, self.reference),
             (None, None) => std::array::from_fn(|k| self.backdrop(dirs.lane(k))),
         }
+    }
+
+    /// Colours seen along unit `dirs` through pixels `xs` of row `y` (one
+    /// culling tile), where the primary rays meet geoms `seen` at distances
+    /// `t`; `behind` is the backdrop along each. Lanes on a plane are shaded
+    /// four at a time, lanes on solids one by one.
+    fn colours4(
+        &self,
+        dirs: &Vec3x4,
+        t: [f32; 4],
+        seen: [u16; 4],
+        xs: [usize; 4],
+        y: usize,
+        behind: [[f32; 3]; 4],
+    ) -> [[f32; 3]; 4] {
+        let mut out = behind;
+        let mut done = seen.map(|g| g == NO_HIT);
+        for k in 0..4 {
+            if done[k] {
+                continue;
+            }
+            let geom = seen[k];
+            if !(self.plane_packets && self.scene.is_plane(geom)) {
+                out[k] = self.colour(dirs.lane(k), t[k], geom, xs[k], y, behind[k]);
+                continue;
+            }
+            let on_plane = seen.map(|g| g == geom);
+            let lanes =
+                wide::f32x4::new(on_plane.map(|b| if b { f32::from_bits(!0) } else { 0.0 }));
+            let shaded = self.scene.shade_plane4(
+                geom,
+                dirs,
+                wide::f32x4::new(t),
+                lanes,
+                (xs[0], y),
+                self.config,
+            );
+            for j in (0..4).filter(|&j| on_plane[j]) {
+                out[j] = self.over_backdrop(shaded[j], behind[j]);
+                done[j] = true;
+            }
+        }
+        out
+    }
+
+    /// A plane's colour blended over the backdrop `behind` (a ground that
+    /// lets the background video through).
+    #[inline]
+    fn over_backdrop(&self, mut rgb: [f32; 3], behind: [f32; 3]) -> [f32; 3] {
+        if let Some(b) = self.background {
+            if b.floor_alpha < 1.0 {
+                for k in 0..3 {
+                    rgb[k] = rgb[k] * b.floor_alpha + behind[k] * (1.0 - b.floor_alpha);
+                }
+            }
+        }
+        rgb
     }
 
     /// Colour seen along unit `dir` through pixel (`px`, `py`), where the
@@ -468,12 +535,8 @@ impl Tracer<'_> {
                 }
             }
         }
-        if let Some(b) = self.background {
-            if b.floor_alpha < 1.0 && scene.is_plane(hit.geom) {
-                for k in 0..3 {
-                    rgb[k] = rgb[k] * b.floor_alpha + behind[k] * (1.0 - b.floor_alpha);
-                }
-            }
+        if scene.is_plane(hit.geom) {
+            rgb = self.over_backdrop(rgb, behind);
         }
         rgb
     }
@@ -555,6 +618,56 @@ mod tests {
             // per pixel is) and the rest of the image is untouched.
             assert!(to_full < 0.9 * aliased, "{task}: {to_full} vs {aliased}");
             assert!(to_full < 1.0, "{task}: mean difference {to_full}");
+        }
+    }
+
+    #[test]
+    fn plane_packets_shade_like_single_rays() {
+        use crate::distractors::{DistractionConfig, Distractions, Preset};
+        use rand::SeedableRng;
+        for task in TaskId::ALL {
+            for preset in [Preset::Vanilla, Preset::ScaleEasyVideoHard] {
+                let mut env = Environment::new(task, 4).unwrap();
+                env.reset().unwrap();
+                let r = renderer(&env, RenderConfig::default());
+                let config = DistractionConfig {
+                    preset,
+                    ..DistractionConfig::default()
+                };
+                let library = config.library(64, 64).unwrap();
+                let model = env.physics().model();
+                let mut distractions = Distractions::new(task, model, preset, true, library);
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+                distractions.reset(&mut rng).unwrap();
+                // Values (pixel channels) differing by more than one level.
+                let mut differing = 0;
+                let mut compared = 0;
+                for step in 0..40 {
+                    env.step(&vec![(step as f64 * 0.7).sin(); env.action_size()])
+                        .unwrap();
+                    distractions.step(&mut rng, env.physics(), &r);
+                    if step % 10 != 9 {
+                        continue;
+                    }
+                    let view = distractions.view(env.physics(), &r);
+                    let mut packets = vec![0; 64 * 64 * 3];
+                    let mut single = vec![0; 64 * 64 * 3];
+                    r.draw(env.physics(), &view, &mut packets, true);
+                    r.draw(env.physics(), &view, &mut single, false);
+                    compared += packets.len();
+                    differing += packets
+                        .iter()
+                        .zip(&single)
+                        .filter(|(a, b)| a.abs_diff(**b) > 1)
+                        .count();
+                }
+                eprintln!("{task} {preset}: {differing} of {compared} values differ");
+                // Rounding may flip a shadow or reflection edge pixel, no more.
+                assert!(
+                    differing <= 12,
+                    "{task} {preset}: {differing} values differ"
+                );
+            }
         }
     }
 

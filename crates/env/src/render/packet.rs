@@ -1,5 +1,6 @@
 //! Four rays at once: SIMD intersection of a packet of rays that share one
-//! origin (the eye, for primary rays) with MuJoCo's primitive shapes.
+//! origin (the eye for primary rays, the light for shadow rays, the
+//! mirrored eye for reflections) with MuJoCo's primitive shapes.
 //!
 //! Neighbouring primary rays test the same candidates (their tile's list),
 //! so one pass over the list serves four pixels, or the four edge samples
@@ -12,15 +13,15 @@ use wide::f32x4;
 
 use super::geometry::{intersect, Ray};
 
-/// Four ray directions, one per lane.
+/// Four 3-vectors (ray directions, points, colours), one per lane.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Dirs4 {
+pub(crate) struct Vec3x4 {
     pub x: f32x4,
     pub y: f32x4,
     pub z: f32x4,
 }
 
-impl Dirs4 {
+impl Vec3x4 {
     /// The unit directions of `dirs`.
     pub fn unit(dirs: [Vec3A; 4]) -> Self {
         let (x, y, z) = (
@@ -34,6 +35,35 @@ impl Dirs4 {
             y: y * inv,
             z: z * inv,
         }
+    }
+
+    /// `v` in every lane.
+    #[inline]
+    pub fn splat(v: Vec3A) -> Self {
+        Self {
+            x: f32x4::splat(v.x),
+            y: f32x4::splat(v.y),
+            z: f32x4::splat(v.z),
+        }
+    }
+
+    /// Lane-wise dot product.
+    #[inline]
+    pub fn dot4(&self, o: &Self) -> f32x4 {
+        self.x * o.x + self.y * o.y + self.z * o.z
+    }
+
+    /// Unit vectors and the lengths they had.
+    #[inline]
+    pub fn normalize_with_length(&self) -> (Self, f32x4) {
+        let length = self.length_squared().sqrt();
+        (*self * (f32x4::ONE / length), length)
+    }
+
+    /// Unit vectors.
+    #[inline]
+    pub fn normalize(&self) -> Self {
+        self.normalize_with_length().0
     }
 
     /// Lane `k` as a vector.
@@ -79,6 +109,54 @@ impl Dirs4 {
     }
 }
 
+impl std::ops::Add for Vec3x4 {
+    type Output = Self;
+    #[inline]
+    fn add(self, o: Self) -> Self {
+        Self {
+            x: self.x + o.x,
+            y: self.y + o.y,
+            z: self.z + o.z,
+        }
+    }
+}
+
+impl std::ops::Sub for Vec3x4 {
+    type Output = Self;
+    #[inline]
+    fn sub(self, o: Self) -> Self {
+        Self {
+            x: self.x - o.x,
+            y: self.y - o.y,
+            z: self.z - o.z,
+        }
+    }
+}
+
+impl std::ops::Mul<f32x4> for Vec3x4 {
+    type Output = Self;
+    #[inline]
+    fn mul(self, s: f32x4) -> Self {
+        Self {
+            x: self.x * s,
+            y: self.y * s,
+            z: self.z * s,
+        }
+    }
+}
+
+impl std::ops::Neg for Vec3x4 {
+    type Output = Self;
+    #[inline]
+    fn neg(self) -> Self {
+        Self {
+            x: -self.x,
+            y: -self.y,
+            z: -self.z,
+        }
+    }
+}
+
 /// Lane-wise floor (wide's falls back to one libm call per lane without
 /// SSE4.1); exact for |x| < 2³¹.
 #[inline]
@@ -98,8 +176,7 @@ fn keep(hit: f32x4, t: f32x4) -> f32x4 {
 /// Smallest roots greater than `t_min` of `a t² + 2 b t + c = 0` (`c` the
 /// same for all lanes).
 #[inline]
-fn smallest_roots(a: f32x4, b: f32x4, c: f32, t_min: f32) -> f32x4 {
-    let t_min = f32x4::splat(t_min);
+fn smallest_roots(a: f32x4, b: f32x4, c: f32, t_min: f32x4) -> f32x4 {
     let disc = b * b - a * c;
     let s = disc.max(f32x4::ZERO).sqrt();
     let t0 = (-b - s) / a;
@@ -110,7 +187,7 @@ fn smallest_roots(a: f32x4, b: f32x4, c: f32, t_min: f32) -> f32x4 {
 
 /// Sphere of radius `r` at the origin.
 #[inline]
-fn sphere(o: Vec3A, d: &Dirs4, r: f32, t_min: f32) -> f32x4 {
+fn sphere(o: Vec3A, d: &Vec3x4, r: f32, t_min: f32x4) -> f32x4 {
     smallest_roots(
         d.length_squared(),
         d.dot(o),
@@ -122,9 +199,8 @@ fn sphere(o: Vec3A, d: &Dirs4, r: f32, t_min: f32) -> f32x4 {
 /// Capsule around z (radius `r`, half-length `half`): the side's entry when
 /// it lies within the segment, else the end cap the ray enters first.
 #[inline]
-fn capsule(o: Vec3A, d: &Dirs4, r: f32, half: f32, t_min: f32) -> f32x4 {
+fn capsule(o: Vec3A, d: &Vec3x4, r: f32, half: f32, t_min: f32x4) -> f32x4 {
     let zero = f32x4::ZERO;
-    let t_min = f32x4::splat(t_min);
     let a = d.x * d.x + d.y * d.y;
     let b = d.x * o.x + d.y * o.y;
     let c = o.x * o.x + o.y * o.y - r * r;
@@ -154,16 +230,16 @@ fn capsule(o: Vec3A, d: &Dirs4, r: f32, half: f32, t_min: f32) -> f32x4 {
     keep(ok, t)
 }
 
-/// Entry distances of rays `o + t d` (in the shape's frame) into a shape of
-/// `size`, `f32::INFINITY` where a lane misses; as [`intersect`] computes
-/// them, lane by lane.
+/// Entry distances beyond `t_min` (per lane) of rays `o + t d` (in the
+/// shape's frame) into a shape of `size`, `f32::INFINITY` where a lane
+/// misses; as [`intersect`] computes them, lane by lane.
 #[inline]
 pub(crate) fn intersect4(
     shape: GeomShape,
     size: [f32; 3],
     o: Vec3A,
-    d: &Dirs4,
-    t_min: f32,
+    d: &Vec3x4,
+    t_min: f32x4,
 ) -> f32x4 {
     match shape {
         GeomShape::Sphere => sphere(o, d, size[0], t_min),
@@ -177,7 +253,7 @@ pub(crate) fn intersect4(
                 origin: o,
                 dir: d.lane(k),
             };
-            intersect(shape, size, &ray, t_min).map_or(f32::INFINITY, |h| h.t)
+            intersect(shape, size, &ray, t_min.to_array()[k]).map_or(f32::INFINITY, |h| h.t)
         })),
     }
 }
@@ -272,7 +348,9 @@ mod tests {
                     ) * 1.4;
                     let dirs: [Vec3A; 4] =
                         std::array::from_fn(|j| (aim * (1.0 + 0.2 * j as f32) - o).normalize());
-                    let packet = intersect4(shape, size, o, &Dirs4::unit(dirs), 1e-4).to_array();
+                    let packet =
+                        intersect4(shape, size, o, &Vec3x4::unit(dirs), f32x4::splat(1e-4))
+                            .to_array();
                     for (j, dir) in dirs.into_iter().enumerate() {
                         let ray = Ray { origin: o, dir };
                         let scalar = intersect(shape, size, &ray, 1e-4);

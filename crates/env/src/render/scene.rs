@@ -6,8 +6,10 @@ use lam_mujoco::{GeomShape, Model, Physics};
 
 use super::culling::{Projector, TileLists, COARSE, FINE};
 use super::geometry::{intersect, Ray};
-use super::packet::{intersect4, local_normal, Dirs4};
+use super::packet::{intersect4, local_normal, Vec3x4};
 use wide::f32x4;
+
+mod plane;
 
 /// The geom id of "nothing hit" (the backdrop).
 pub const NO_HIT: u16 = u16::MAX;
@@ -284,6 +286,8 @@ struct SceneLight {
     headlight: bool,
     /// Per tile, the solids that may shadow ground points seen there.
     ground_shadows: Option<TileLists>,
+    /// The light as the origin of shadow-ray packets (shadow-casting point lights).
+    shadow_origin: Option<PacketOrigin>,
     pos: Vec3A,
     dir: Vec3A,
     directional: bool,
@@ -291,6 +295,43 @@ struct SceneLight {
     ambient: [f32; 3],
     diffuse: [f32; 3],
     specular: [f32; 3],
+}
+
+/// A point that packets of rays start from (a light, the mirrored eye),
+/// seen from every geom: per geom, the point in the geom's frame, its offset
+/// from the geom's centre and that offset's squared length less the
+/// squared bounding radius (for bounding-sphere rejection).
+#[derive(Clone, Debug)]
+struct PacketOrigin {
+    local: Vec<(Vec3A, Vec3A, f32)>,
+}
+
+impl PacketOrigin {
+    fn new(point: Vec3A, geoms: &[SceneGeom], model: &SceneModel) -> Self {
+        let local = geoms
+            .iter()
+            .zip(&model.geoms)
+            .map(|(g, s)| {
+                let offset = point - g.pos;
+                (
+                    g.inv_rot * offset,
+                    offset,
+                    offset.length_squared() - s.bound * s.bound,
+                )
+            })
+            .collect();
+        Self { local }
+    }
+}
+
+/// The one reflective plane: the lists of solids its mirror rays may meet
+/// per tile, and the mirrored eye every mirror ray of a primary ray comes
+/// from.
+#[derive(Debug)]
+struct Mirror {
+    plane: u16,
+    lists: TileLists,
+    eye: PacketOrigin,
 }
 
 /// A hit in world coordinates.
@@ -320,7 +361,7 @@ pub struct Scene<'m> {
     /// `primary` is empty there too).
     planes_seen: TileLists,
     /// The one reflective plane and the lists of mirror rays off it.
-    mirror: Option<(u16, TileLists)>,
+    mirror: Option<Mirror>,
 }
 
 fn mat3(m: [f64; 9]) -> Mat3A {
@@ -391,6 +432,8 @@ impl<'m> Scene<'m> {
                 SceneLight {
                     headlight: false,
                     ground_shadows: None,
+                    shadow_origin: (l.cast_shadow && !l.directional)
+                        .then(|| PacketOrigin::new(vec3(pos), &geoms, model)),
                     pos: vec3(pos),
                     dir: vec3(dir).normalize(),
                     directional: l.directional,
@@ -406,6 +449,7 @@ impl<'m> Scene<'m> {
             lights.push(SceneLight {
                 headlight: true,
                 ground_shadows: None,
+                shadow_origin: None,
                 pos: eye,
                 dir: projector.forward,
                 directional: true,
@@ -455,7 +499,11 @@ impl<'m> Scene<'m> {
                     let (i, c, r) = sphere(i);
                     (i, c - n * (2.0 * (c - p0).dot(n)), r)
                 });
-                Some((plane, TileLists::build(projector, FINE, mirrored)))
+                Some(Mirror {
+                    plane,
+                    lists: TileLists::build(projector, FINE, mirrored),
+                    eye: PacketOrigin::new(eye - n * (2.0 * (eye - p0).dot(n)), &geoms, model),
+                })
             }
             _ => None,
         };
@@ -513,18 +561,19 @@ impl<'m> Scene<'m> {
     /// primary rays along unit `dirs`, all through pixel (`px`, `py`)'s
     /// tile (a 4-pixel-aligned run of a row shares it, as do the samples
     /// inside one pixel).
-    pub(crate) fn primary_hits4(&self, dirs: &Dirs4, px: usize, py: usize) -> ([f32; 4], [u16; 4]) {
+    pub(crate) fn primary_hits4(
+        &self,
+        dirs: &Vec3x4,
+        px: usize,
+        py: usize,
+    ) -> ([f32; 4], [u16; 4]) {
         let mut best = f32x4::splat(f32::INFINITY);
         let mut id = f32x4::splat(-1.0);
         for &i in self.primary.at(px, py) {
             let g = &self.geoms[i as usize];
             // Bounding-sphere rejection (unit directions).
-            if g.eye_c > 0.0 {
-                let b = dirs.dot(g.eye_offset);
-                let near = b.simd_le(f32x4::ZERO) & (b * b).simd_ge(f32x4::splat(g.eye_c));
-                if !near.any() {
-                    continue;
-                }
+            if g.eye_c > 0.0 && !sphere_ahead(dirs, g.eye_offset, g.eye_c) {
+                continue;
             }
             let s = &self.model.geoms[i as usize];
             let t = intersect4(
@@ -532,7 +581,7 @@ impl<'m> Scene<'m> {
                 s.size,
                 g.eye_local,
                 &dirs.rotate(&g.inv_rot),
-                EPSILON,
+                f32x4::splat(EPSILON),
             );
             let closer = t.simd_lt(best);
             best = closer.select(t, best);
@@ -601,11 +650,75 @@ impl<'m> Scene<'m> {
     /// The nearest solid seen along the unit mirror ray off `plane` for pixel (`px`, `py`).
     pub fn mirror_hit(&self, ray: &Ray, plane: u16, px: usize, py: usize) -> Option<Hit> {
         let candidates = match &self.mirror {
-            Some((p, lists)) if *p == plane => lists.at(px, py),
+            Some(m) if m.plane == plane => m.lists.at(px, py),
             _ => &self.solids,
         };
         self.nearest_solid(ray, f32::INFINITY, candidates, plane)
             .map(|(t, n, i)| self.hit(t, i, n))
+    }
+
+    /// The nearest of the solids `candidates` along four unit rays `dirs`
+    /// from `origin`, beyond `t_min` per lane: distances (infinite for a
+    /// miss) and geoms (`NO_HIT`).
+    fn nearest4(
+        &self,
+        origin: &PacketOrigin,
+        dirs: &Vec3x4,
+        t_min: f32x4,
+        candidates: &[u16],
+    ) -> (f32x4, [u16; 4]) {
+        let mut best = f32x4::splat(f32::INFINITY);
+        let mut id = f32x4::splat(-1.0);
+        for &i in candidates {
+            let (local, offset, c) = origin.local[i as usize];
+            if c > 0.0 && !sphere_ahead(dirs, offset, c) {
+                continue;
+            }
+            let g = &self.geoms[i as usize];
+            let s = &self.model.geoms[i as usize];
+            let t = intersect4(s.shape, s.size, local, &dirs.rotate(&g.inv_rot), t_min);
+            let closer = t.simd_lt(best);
+            best = closer.select(t, best);
+            id = closer.select(f32x4::splat(i as f32), id);
+        }
+        let ids = id
+            .to_array()
+            .map(|v| if v < 0.0 { NO_HIT } else { v as u16 });
+        (best, ids)
+    }
+
+    /// Lanes (of those `active`) whose unit ray `dirs` from `origin` meets
+    /// one of the solids `candidates` before `t_max`.
+    fn occluded4(
+        &self,
+        origin: &PacketOrigin,
+        dirs: &Vec3x4,
+        t_max: f32x4,
+        active: f32x4,
+        candidates: &[u16],
+    ) -> f32x4 {
+        let mut blocked = f32x4::ZERO;
+        let open = !active;
+        for &i in candidates {
+            let (local, offset, c) = origin.local[i as usize];
+            if c > 0.0 && !sphere_ahead(dirs, offset, c) {
+                continue;
+            }
+            let g = &self.geoms[i as usize];
+            let s = &self.model.geoms[i as usize];
+            let t = intersect4(
+                s.shape,
+                s.size,
+                local,
+                &dirs.rotate(&g.inv_rot),
+                f32x4::splat(EPSILON),
+            );
+            blocked |= t.simd_lt(t_max) & active;
+            if (blocked | open).all() {
+                break;
+            }
+        }
+        blocked
     }
 
     /// True when one of the solids `candidates` blocks the segment from `p` to `target`.
@@ -742,6 +855,14 @@ impl<'m> Scene<'m> {
         }
         rgb
     }
+}
+
+/// May one of the unit rays `dirs` from a point outside a bounding sphere
+/// (`offset` = point − centre, `c` = |offset|² − radius² > 0) meet it?
+#[inline]
+fn sphere_ahead(dirs: &Vec3x4, offset: Vec3A, c: f32) -> bool {
+    let b = dirs.dot(offset);
+    (b.simd_le(f32x4::ZERO) & (b * b).simd_ge(f32x4::splat(c))).any()
 }
 
 /// log2 for x >= 1, good to about 0.01 (enough to pick pyramid levels).
@@ -964,7 +1085,7 @@ mod tests {
                                 .ray_dir(px as f32 + fx, py as f32 + fy)
                                 .normalize()
                         });
-                        let (t, ids) = scene.primary_hits4(&Dirs4::unit(dirs), px, py);
+                        let (t, ids) = scene.primary_hits4(&Vec3x4::unit(dirs), px, py);
                         for (k, dir) in dirs.into_iter().enumerate() {
                             let Some((full_t, full_geom)) = brute(dir) else {
                                 continue;

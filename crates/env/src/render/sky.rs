@@ -4,7 +4,7 @@
 use glam::Vec3A;
 
 use super::culling::Projector;
-use super::packet::{floor4, Dirs4};
+use super::packet::{floor4, Vec3x4};
 use super::scene::floor;
 use wide::f32x4;
 
@@ -131,7 +131,7 @@ impl Background<'_> {
 
     /// [`Background::color`] along four unit directions at once.
     #[inline]
-    pub(crate) fn color4(&self, dirs: &Dirs4, reference: &Projector) -> [[f32; 3]; 4] {
+    pub(crate) fn color4(&self, dirs: &Vec3x4, reference: &Projector) -> [[f32; 3]; 4] {
         let z = dirs.dot(reference.forward).max(f32x4::splat(0.05));
         let u = (dirs.dot(reference.right) / z / reference.half_w + 1.0) * 0.5;
         let v = (1.0 - dirs.dot(reference.up) / z / reference.half_h) * 0.5;
@@ -203,7 +203,7 @@ mod tests {
                 );
                 reference.ray_dir(x, y).normalize()
             });
-            let packet = b.color4(&Dirs4::unit(dirs), &reference);
+            let packet = b.color4(&Vec3x4::unit(dirs), &reference);
             for (j, dir) in dirs.into_iter().enumerate() {
                 let single = b.color(dir, &reference);
                 assert_eq!(packet[j], single, "direction {dir}");

@@ -1,8 +1,9 @@
 //! Screen-space culling: which geoms can a ray through a given image tile hit?
 //!
-//! Each geom's bounding sphere is projected to a conservative pixel rectangle;
-//! the image is cut into square tiles and every tile keeps the list of geoms
-//! whose rectangle overlaps it. A primary ray then tests only its tile's list.
+//! Spheres enclosing each geom (its bounding sphere, or a row of spheres
+//! along a capsule) are projected to conservative pixel rectangles; the
+//! image is cut into square tiles and every tile keeps the list of geoms
+//! whose rectangles overlap it. A primary ray then tests only its tile's list.
 //! The same works for mirror rays off a plane: they are primary rays that see
 //! the geoms reflected through that plane.
 
@@ -116,7 +117,8 @@ pub(crate) struct TileLists {
 
 impl TileLists {
     /// Builds the lists of tiles of side `1 << shift` from `(index, center,
-    /// radius)` spheres seen by `projector`.
+    /// radius)` spheres seen by `projector`. A geom may come as several
+    /// spheres in a row (their union encloses it); it is listed once per tile.
     pub fn build(
         projector: &Projector,
         shift: u32,
@@ -148,28 +150,33 @@ impl TileLists {
                 ))
             })
             .collect();
-        let mut counts = vec![0u32; ntiles + 1];
-        for (_, [x0, x1, y0, y1]) in &ranges {
-            for ty in *y0..=*y1 {
-                for tx in *x0..=*x1 {
-                    counts[ty * tiles_x + tx + 1] += 1;
+        // Each (geom, tile) pair once: a geom's spheres come in a row, so
+        // remembering the last geom listed per tile is enough.
+        let each_pair = |visit: &mut dyn FnMut(u16, usize)| {
+            let mut last = vec![u16::MAX; ntiles];
+            for (i, [x0, x1, y0, y1]) in &ranges {
+                for ty in *y0..=*y1 {
+                    for tx in *x0..=*x1 {
+                        let t = ty * tiles_x + tx;
+                        if last[t] != *i {
+                            last[t] = *i;
+                            visit(*i, t);
+                        }
+                    }
                 }
             }
-        }
+        };
+        let mut counts = vec![0u32; ntiles + 1];
+        each_pair(&mut |_, t| counts[t + 1] += 1);
         for i in 1..=ntiles {
             counts[i] += counts[i - 1];
         }
         let mut fill = counts.clone();
         let mut items = vec![0u16; counts[ntiles] as usize];
-        for (i, [x0, x1, y0, y1]) in &ranges {
-            for ty in *y0..=*y1 {
-                for tx in *x0..=*x1 {
-                    let slot = &mut fill[ty * tiles_x + tx];
-                    items[*slot as usize] = *i;
-                    *slot += 1;
-                }
-            }
-        }
+        each_pair(&mut |i, t| {
+            items[fill[t] as usize] = i;
+            fill[t] += 1;
+        });
         Self {
             shift,
             tiles_x,

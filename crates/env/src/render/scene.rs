@@ -460,7 +460,18 @@ impl<'m> Scene<'m> {
             });
         }
         let solids: Vec<u16> = (model.planes as u16..model.geoms.len() as u16).collect();
-        let sphere = |i: u16| (i, geoms[i as usize].pos, model.geoms[i as usize].bound);
+        let bounds: Vec<(u16, Vec3A, f32)> = solids
+            .iter()
+            .map(|&i| (i, geoms[i as usize].pos, model.geoms[i as usize].bound))
+            .collect();
+        // Spheres enclosing each solid, for the culling lists.
+        let mut cover: Vec<(u16, Vec3A, f32)> = Vec::with_capacity(4 * solids.len());
+        for &i in &solids {
+            let (s, g) = (&model.geoms[i as usize], &geoms[i as usize]);
+            covering_spheres(s.shape, s.size, s.bound, (g.pos, g.rot.z_axis), |c, r| {
+                cover.push((i, c, r))
+            });
+        }
         if model.planes > 0 {
             let ground = &geoms[0];
             for light in &mut lights {
@@ -469,12 +480,12 @@ impl<'m> Scene<'m> {
                         projector,
                         (ground.pos, ground.rot.z_axis),
                         light.pos,
-                        solids.iter().map(|&i| sphere(i)),
+                        &bounds,
                     ));
                 }
             }
         }
-        let primary = TileLists::build(projector, FINE, solids.iter().map(|&i| sphere(i)));
+        let primary = TileLists::build(projector, FINE, cover.iter().copied());
         let planes_seen = TileLists::from_tiles(
             projector.width,
             projector.height,
@@ -495,10 +506,9 @@ impl<'m> Scene<'m> {
         let mirror = match reflective[..] {
             [plane] => {
                 let (p0, n) = (geoms[plane as usize].pos, geoms[plane as usize].rot.z_axis);
-                let mirrored = solids.iter().map(|&i| {
-                    let (i, c, r) = sphere(i);
-                    (i, c - n * (2.0 * (c - p0).dot(n)), r)
-                });
+                let mirrored = bounds
+                    .iter()
+                    .map(|&(i, c, r)| (i, c - n * (2.0 * (c - p0).dot(n)), r));
                 Some(Mirror {
                     plane,
                     lists: TileLists::build(projector, FINE, mirrored),
@@ -857,6 +867,38 @@ impl<'m> Scene<'m> {
     }
 }
 
+/// Spheres whose union encloses a solid of `shape` and `size` (bounding
+/// radius `bound`) centred at `pos` with its z axis along `axis`, given to
+/// `emit` as (centre, radius). A capsule or cylinder (radius `size[0]`,
+/// half-length `size[1]`) gets spheres centred along its axis, at most
+/// twice its radius apart: a point of its side lies within the radius of
+/// the axis and half a spacing along it from a centre, so within
+/// sqrt(radius² + (spacing/2)²) of it, and the ends are centres. Thin limbs
+/// then reach only the tiles along them, not the square around their
+/// bounding sphere. Other shapes get their bounding sphere.
+fn covering_spheres(
+    shape: GeomShape,
+    size: [f32; 3],
+    bound: f32,
+    (pos, axis): (Vec3A, Vec3A),
+    mut emit: impl FnMut(Vec3A, f32),
+) {
+    const MOST: usize = 8;
+    let elongated = matches!(shape, GeomShape::Capsule | GeomShape::Cylinder);
+    let (radius, half) = (size[0], size[1]);
+    if !elongated || radius <= 0.0 || half <= radius {
+        emit(pos, bound);
+        return;
+    }
+    let gaps = ((half / radius).ceil() as usize).clamp(1, MOST);
+    let h = half / gaps as f32; // half the spacing of the centres
+    let r = (radius * radius + h * h).sqrt();
+    for k in 0..=gaps {
+        let along = -half + 2.0 * h * k as f32;
+        emit(pos + axis * along, r);
+    }
+}
+
 /// May one of the unit rays `dirs` from a point outside a bounding sphere
 /// (`offset` = point − centre, `c` = |offset|² − radius² > 0) meet it?
 #[inline]
@@ -949,7 +991,7 @@ fn ground_shadow_lists(
     projector: &Projector,
     (point, normal): (Vec3A, Vec3A),
     light: Vec3A,
-    solids: impl Iterator<Item = (u16, Vec3A, f32)> + Clone,
+    cover: &[(u16, Vec3A, f32)],
 ) -> TileLists {
     TileLists::from_tiles(
         projector.width,
@@ -967,8 +1009,16 @@ fn ground_shadow_lists(
                 all_hit &= t.is_finite() && t > 0.0;
                 corners[k] = projector.eye + d * t;
             }
+            // Each solid once (its covering spheres come in a row).
+            let push = |out: &mut Vec<u16>, i: u16| {
+                if out.last() != Some(&i) {
+                    out.push(i);
+                }
+            };
             if !all_hit {
-                out.extend(solids.clone().map(|(i, _, _)| i));
+                for &(i, _, _) in cover {
+                    push(out, i);
+                }
                 return;
             }
             let centre = corners.iter().fold(Vec3A::ZERO, |a, &c| a + c) / 4.0;
@@ -980,11 +1030,11 @@ fn ground_shadow_lists(
                 .fold(1.0f32, f32::min)
                 .clamp(-1.0, 1.0);
             let sin_half = (1.0 - cos_half * cos_half).sqrt();
-            for (i, c, r) in solids.clone() {
+            for &(i, c, r) in cover {
                 let v = c - light;
                 let dist = v.length();
                 if dist <= r {
-                    out.push(i);
+                    push(out, i);
                     continue;
                 }
                 // Inside when angle(v, axis) <= half + asin(r / dist).
@@ -992,7 +1042,7 @@ fn ground_shadow_lists(
                 let cos_limit = cos_half * cos_b - sin_half * sin_b;
                 let widest = cos_half < 0.0 && sin_half * cos_b + cos_half * sin_b < 0.0;
                 if widest || v.dot(axis) / dist >= cos_limit - 1e-4 {
-                    out.push(i);
+                    push(out, i);
                 }
             }
         },
@@ -1003,6 +1053,7 @@ fn ground_shadow_lists(
 mod tests {
     use super::*;
     use crate::{Environment, TaskId};
+    use glam::Quat;
 
     /// A camera at `eye` looking at `target` (z up), as a MuJoCo pose.
     fn look_at(eye: Vec3A, target: Vec3A, roll: f32) -> CameraPose {
@@ -1028,6 +1079,52 @@ mod tests {
     /// hits something, the culled lookup finds the same geom at the same
     /// distance, for pixel centres and edge samples, from the model camera
     /// and from cameras all around the agent.
+    #[test]
+    fn covering_spheres_enclose_capsules_and_cylinders_tightly() {
+        let axis = Vec3A::new(0.3, -0.5, 0.8).normalize();
+        let side = axis.any_orthonormal_vector();
+        let pos = Vec3A::new(1.0, 2.0, 0.5);
+        for shape in [GeomShape::Capsule, GeomShape::Cylinder] {
+            for (radius, half) in [(0.05f32, 0.5f32), (0.1, 0.15), (0.02, 1.0), (0.3, 0.2)] {
+                let bound = half + radius;
+                let mut spheres = Vec::new();
+                covering_spheres(shape, [radius, half, 0.0], bound, (pos, axis), |c, r| {
+                    spheres.push((c, r))
+                });
+                // Points on the surface (side rings, and the end caps).
+                for k in 0..=200 {
+                    let along = -half + 2.0 * half * k as f32 / 200.0;
+                    let angle = k as f32 * 2.4;
+                    let out = Quat::from_axis_angle(axis.into(), angle) * glam::Vec3::from(side);
+                    let mut points = vec![pos + axis * along + Vec3A::from(out) * radius];
+                    for end in [-1.0f32, 1.0] {
+                        let cap = match shape {
+                            // A point of the hemisphere beyond the end.
+                            GeomShape::Capsule => {
+                                Vec3A::from(out) * (radius * 0.6) + axis * (end * radius * 0.8)
+                            }
+                            // A point of the flat end disc.
+                            _ => Vec3A::from(out) * (radius * along.abs() / half),
+                        };
+                        points.push(pos + axis * (end * half) + cap);
+                    }
+                    for p in points {
+                        assert!(
+                            spheres
+                                .iter()
+                                .any(|&(c, r)| (p - c).length() <= r * (1.0 + 1e-5)),
+                            "{shape:?} r {radius} half {half}: {p} outside every sphere"
+                        );
+                    }
+                }
+                // Tighter than the bounding sphere for long limbs.
+                if half >= 2.0 * radius {
+                    assert!(spheres.iter().all(|&(_, r)| r < 0.5 * bound), "{spheres:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn culling_never_loses_a_hit() {
         for task in TaskId::ALL {

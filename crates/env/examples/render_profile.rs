@@ -1,7 +1,8 @@
 //! Steps and renders one task in a loop, for profilers (e.g. valgrind
 //! --tool=callgrind): `cargo run --release -p lam-env --example
 //! render_profile -- cheetah-run 2000 [supersample] [size] [preset]`;
-//! `LAM_SHADE_EDGE_SAMPLES=1` shades every edge sample in full.
+//! `LAM_SHADE_EDGE_SAMPLES=1` shades every edge sample in full;
+//! `LAM_NO_SHADOWS=1` and `LAM_NO_REFLECTIONS=1` turn those off.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         height: size,
         supersample,
         shade_edge_samples: std::env::var_os("LAM_SHADE_EDGE_SAMPLES").is_some(),
+        shadows: std::env::var_os("LAM_NO_SHADOWS").is_none(),
+        reflections: std::env::var_os("LAM_NO_REFLECTIONS").is_none(),
         ..RenderConfig::default()
     };
     let probe = Environment::new(task, 0)?;

@@ -256,125 +256,61 @@ impl Renderer {
         };
         let sky_pixels = view.background.is_none().then(|| self.sky_pixels(&tracer));
         tracer.sky_pixels = sky_pixels.as_deref().map(|v| v.as_slice());
-        // Pass 1: one ray through each pixel centre, four pixels at a time
-        // (a 4-aligned run of a row shares its culling tiles).
         let mut rgb = vec![[0.0f32; 3]; w * h];
         let mut ids = vec![NO_HIT; w * h];
-        for y in 0..h {
-            for x0 in (0..w).step_by(4) {
-                let lanes = (w - x0).min(4);
-                let xs: [usize; 4] = std::array::from_fn(|k| x0 + k.min(lanes - 1));
-                let only_backdrop = scene.sees_only_backdrop(x0, y);
-                if let (true, Some(sky)) = (only_backdrop, tracer.sky_pixels) {
-                    let row = y * w + x0..y * w + x0 + lanes;
-                    rgb[row.clone()].copy_from_slice(&sky[row]);
-                    continue;
-                }
-                let dirs =
-                    Vec3x4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
-                let behind = tracer.centre_backdrops(&dirs, xs, y);
-                if only_backdrop {
-                    for (k, &x) in xs[..lanes].iter().enumerate() {
-                        rgb[y * w + x] = behind[k];
-                    }
-                    continue;
-                }
-                let (t, seen) = scene.primary_hits4(&dirs, x0, y);
-                let colours = tracer.colours4(&dirs, t, seen, xs, y, behind);
-                for (k, &x) in xs[..lanes].iter().enumerate() {
-                    ids[y * w + x] = seen[k];
-                    rgb[y * w + x] = colours[k];
-                }
-            }
-        }
-        // Pass 2: supersample the pixels on edges.
-        let n = c.supersample;
-        if n > 1 {
-            // Sample offsets inside a pixel and, per sample, the pixel and its
-            // 8 neighbours by distance of their centres (ties: the pixel,
-            // then its 4-neighbours, then the diagonals).
-            let samples: Vec<(f32, f32)> = (0..n * n)
-                .map(|s| {
-                    let at = |k: usize| (k as f32 + 0.5) / n as f32;
-                    (at(s % n), at(s / n))
-                })
-                .collect();
-            let nearest_first: Vec<[(isize, isize); 9]> = samples
-                .iter()
-                .map(|&(fx, fy)| {
-                    let mut order = NEIGHBOURS;
-                    let d = |&(dx, dy): &(isize, isize)| {
-                        (dx as f32 + 0.5 - fx).powi(2) + (dy as f32 + 0.5 - fy).powi(2)
-                    };
-                    order.sort_by(|a, b| d(a).total_cmp(&d(b)));
-                    order
-                })
-                .collect();
-            // Visible geometry edges only: textures are filtered, the sky is
-            // smooth, and where two geoms meet in nearly the same colour
-            // (limbs of one body) there is nothing to smooth.
-            let edge = |i: usize, j: usize| {
-                ids[i] != ids[j] && (0..3).any(|k| (rgb[i][k] - rgb[j][k]).abs() > EDGE_CONTRAST)
-            };
-            let mut smoothed = Vec::new();
-            for y in 0..h {
-                for x in 0..w {
-                    let i = y * w + x;
-                    let on_edge = (x > 0 && edge(i, i - 1))
-                        || (x + 1 < w && edge(i, i + 1))
-                        || (y > 0 && edge(i, i - w))
-                        || (y + 1 < h && edge(i, i + w));
-                    if !on_edge {
-                        continue;
-                    }
-                    let backdrop = scene.sees_only_backdrop(x, y);
-                    let mut acc = [0.0f32; 3];
-                    for (chunk, first) in samples.chunks(4).zip((0..).step_by(4)) {
-                        let lanes = chunk.len();
-                        let dirs = Vec3x4::unit(std::array::from_fn(|k| {
-                            let (fx, fy) = chunk[k.min(lanes - 1)];
-                            projector.ray_dir(x as f32 + fx, y as f32 + fy)
-                        }));
-                        let (t, seen) = if backdrop {
-                            ([f32::INFINITY; 4], [NO_HIT; 4])
-                        } else {
-                            scene.primary_hits4(&dirs, x, y)
-                        };
-                        for k in 0..lanes {
-                            // Coverage: the nearest pixel centre that sees
-                            // the same geom lends its colour.
-                            let reuse = (!c.shade_edge_samples)
-                                .then(|| {
-                                    nearest_first[first + k].iter().find_map(|&(dx, dy)| {
-                                        let (nx, ny) = (x as isize + dx, y as isize + dy);
-                                        let inside = nx >= 0
-                                            && ny >= 0
-                                            && (nx as usize) < w
-                                            && (ny as usize) < h;
-                                        let j = (ny * w as isize + nx) as usize;
-                                        (inside && ids[j] == seen[k]).then(|| rgb[j])
-                                    })
-                                })
-                                .flatten();
-                            let s = reuse.unwrap_or_else(|| {
-                                let dir = dirs.lane(k);
-                                let behind = tracer.backdrop(dir);
-                                tracer.colour(dir, t[k], seen[k], x, y, behind)
-                            });
-                            for k in 0..3 {
-                                acc[k] += s[k];
-                            }
-                        }
-                    }
-                    smoothed.push((i, acc.map(|v| v / (n * n) as f32)));
-                }
-            }
-            for (i, colour) in smoothed {
-                rgb[i] = colour;
-            }
+        tracer.centre_pass(&mut rgb, &mut ids);
+        if c.supersample > 1 {
+            let edges = edge_pixels(&rgb, &ids, w, h);
+            tracer.edge_pass(&edges, &mut rgb, &ids);
         }
         to_bytes(rgb.as_flattened(), out);
     }
+}
+
+/// Pixels on a visible geometry edge: a 4-neighbour sees another geom in a
+/// colour that differs by more than `EDGE_CONTRAST` in some channel.
+/// Textures are filtered, the sky is smooth, and where two geoms meet in
+/// nearly the same colour (limbs of one body) there is nothing to smooth.
+#[inline(never)]
+fn edge_pixels(rgb: &[[f32; 3]], ids: &[u16], w: usize, h: usize) -> Vec<usize> {
+    let differ = |a: &[f32; 3], b: &[f32; 3]| {
+        (a[0] - b[0]).abs() > EDGE_CONTRAST
+            || (a[1] - b[1]).abs() > EDGE_CONTRAST
+            || (a[2] - b[2]).abs() > EDGE_CONTRAST
+    };
+    // One bit per pixel.
+    let mut on_edge = vec![0u64; (w * h).div_ceil(64)];
+    let mut mark = |i: usize| on_edge[i / 64] |= 1 << (i % 64);
+    // Each pair once: a pixel with its right and its lower neighbour.
+    for y in 0..h {
+        let row = y * w..(y + 1) * w;
+        let (id, colour) = (&ids[row.clone()], &rgb[row]);
+        for x in 0..w.saturating_sub(1) {
+            if id[x] != id[x + 1] && differ(&colour[x], &colour[x + 1]) {
+                mark(y * w + x);
+                mark(y * w + x + 1);
+            }
+        }
+        if y + 1 < h {
+            let below = (y + 1) * w..(y + 2) * w;
+            let (id_below, colour_below) = (&ids[below.clone()], &rgb[below]);
+            for x in 0..w {
+                if id[x] != id_below[x] && differ(&colour[x], &colour_below[x]) {
+                    mark(y * w + x);
+                    mark((y + 1) * w + x);
+                }
+            }
+        }
+    }
+    let mut edges = Vec::new();
+    for (k, &word) in on_edge.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            edges.push(64 * k + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    }
+    edges
 }
 
 /// Colour channels in [0, 1] (clamped) to bytes, rounded; four at a time.
@@ -424,6 +360,118 @@ struct Tracer<'a> {
 }
 
 impl Tracer<'_> {
+    /// Pass 1: one ray through each pixel centre, four pixels at a time (a
+    /// 4-aligned run of a row shares its culling tiles): colours into
+    /// `rgb`, the geom seen into `ids`.
+    #[inline(never)]
+    fn centre_pass(&self, rgb: &mut [[f32; 3]], ids: &mut [u16]) {
+        let (scene, projector) = (self.scene, self.projector);
+        let (w, h) = (projector.width, projector.height);
+        for y in 0..h {
+            for x0 in (0..w).step_by(4) {
+                let lanes = (w - x0).min(4);
+                let xs: [usize; 4] = std::array::from_fn(|k| x0 + k.min(lanes - 1));
+                let only_backdrop = scene.sees_only_backdrop(x0, y);
+                if let (true, Some(sky)) = (only_backdrop, self.sky_pixels) {
+                    let row = y * w + x0..y * w + x0 + lanes;
+                    rgb[row.clone()].copy_from_slice(&sky[row]);
+                    continue;
+                }
+                let dirs =
+                    Vec3x4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
+                let behind = self.centre_backdrops(&dirs, xs, y);
+                if only_backdrop {
+                    for (k, &x) in xs[..lanes].iter().enumerate() {
+                        rgb[y * w + x] = behind[k];
+                    }
+                    continue;
+                }
+                let (t, seen) = scene.primary_hits4(&dirs, x0, y);
+                let colours = self.colours4(&dirs, t, seen, xs, y, behind);
+                for (k, &x) in xs[..lanes].iter().enumerate() {
+                    ids[y * w + x] = seen[k];
+                    rgb[y * w + x] = colours[k];
+                }
+            }
+        }
+    }
+
+    /// Pass 2: `supersample²` rays through each of the pixels `edges`; each
+    /// ray takes the colour of the nearest pixel centre that sees the same
+    /// geom (coverage), or is shaded when none does or the configuration
+    /// shades every sample; the pixel gets their mean.
+    #[inline(never)]
+    fn edge_pass(&self, edges: &[usize], rgb: &mut [[f32; 3]], ids: &[u16]) {
+        let (scene, projector, c) = (self.scene, self.projector, self.config);
+        let (w, h) = (projector.width, projector.height);
+        let n = c.supersample;
+        // Sample offsets inside a pixel and, per sample, the pixel and its
+        // 8 neighbours by distance of their centres (ties: the pixel,
+        // then its 4-neighbours, then the diagonals).
+        let samples: Vec<(f32, f32)> = (0..n * n)
+            .map(|s| {
+                let at = |k: usize| (k as f32 + 0.5) / n as f32;
+                (at(s % n), at(s / n))
+            })
+            .collect();
+        let nearest_first: Vec<[(isize, isize); 9]> = samples
+            .iter()
+            .map(|&(fx, fy)| {
+                let mut order = NEIGHBOURS;
+                let d = |&(dx, dy): &(isize, isize)| {
+                    (dx as f32 + 0.5 - fx).powi(2) + (dy as f32 + 0.5 - fy).powi(2)
+                };
+                order.sort_by(|a, b| d(a).total_cmp(&d(b)));
+                order
+            })
+            .collect();
+        let mut smoothed = Vec::with_capacity(edges.len());
+        for &i in edges {
+            let (x, y) = (i % w, i / w);
+            let backdrop = scene.sees_only_backdrop(x, y);
+            let mut acc = [0.0f32; 3];
+            for (chunk, first) in samples.chunks(4).zip((0..).step_by(4)) {
+                let lanes = chunk.len();
+                let dirs = Vec3x4::unit(std::array::from_fn(|k| {
+                    let (fx, fy) = chunk[k.min(lanes - 1)];
+                    projector.ray_dir(x as f32 + fx, y as f32 + fy)
+                }));
+                let (t, seen) = if backdrop {
+                    ([f32::INFINITY; 4], [NO_HIT; 4])
+                } else {
+                    scene.primary_hits4(&dirs, x, y)
+                };
+                for k in 0..lanes {
+                    // Coverage: the nearest pixel centre that sees
+                    // the same geom lends its colour.
+                    let reuse = (!c.shade_edge_samples)
+                        .then(|| {
+                            nearest_first[first + k].iter().find_map(|&(dx, dy)| {
+                                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                                let inside =
+                                    nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h;
+                                let j = (ny * w as isize + nx) as usize;
+                                (inside && ids[j] == seen[k]).then(|| rgb[j])
+                            })
+                        })
+                        .flatten();
+                    let s = reuse.unwrap_or_else(|| {
+                        let dir = dirs.lane(k);
+                        let behind = self.backdrop(dir);
+                        self.colour(dir, t[k], seen[k], x, y, behind)
+                    });
+                    for k in 0..3 {
+                        acc[k] += s[k];
+                    }
+                }
+            }
+            smoothed.push((i, acc.map(|v| v / (n * n) as f32)));
+        }
+        for (i, colour) in smoothed {
+            rgb[i] = colour;
+        }
+    }
+
     fn backdrop(&self, dir: Vec3A) -> [f32; 3] {
         match self.background {
             Some(b) => b.color(dir, self.reference),

@@ -54,7 +54,7 @@ impl TextureLevel {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn at(&self, u: f32, v: f32) -> [f32; 3] {
         // u, v in [0, 1): a 32-bit conversion is enough (and cheaper).
         let x = ((u * self.width as f32) as i32).clamp(0, self.width as i32 - 1) as usize;
@@ -103,7 +103,7 @@ impl PlaneTexture {
     /// Colour at texture coordinates (`u`, `v`) in [0, 1) seen with a
     /// footprint of `texels` texels of the finest level (trilinear-like blend
     /// of the two nearest pyramid levels).
-    #[inline]
+    #[inline(always)]
     fn sample(&self, u: f32, v: f32, texels: f32) -> [f32; 3] {
         if texels <= 1.0 {
             return self.levels[0].at(u, v);

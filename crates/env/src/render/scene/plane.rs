@@ -139,11 +139,17 @@ impl Scene<'_> {
         let texels =
             (t * self.pixel_angle / cos_in.max(f32x4::splat(0.05))) * (sx.max(sy) * finest);
         let texels = texels.to_array();
-        let texel: [[f32; 3]; 4] = std::array::from_fn(|k| tex.sample(u[k], v[k], texels[k]));
+        let mut channels = [[0.0f32; 4]; 3];
+        for k in 0..4 {
+            let c = tex.sample(u[k], v[k], texels[k]);
+            for (channel, value) in channels.iter_mut().zip(c) {
+                channel[k] = value;
+            }
+        }
         Vec3x4 {
-            x: f32x4::new(texel.map(|c| c[0])) * rgb.x,
-            y: f32x4::new(texel.map(|c| c[1])) * rgb.y,
-            z: f32x4::new(texel.map(|c| c[2])) * rgb.z,
+            x: f32x4::new(channels[0]) * rgb.x,
+            y: f32x4::new(channels[1]) * rgb.y,
+            z: f32x4::new(channels[2]) * rgb.z,
         }
     }
 

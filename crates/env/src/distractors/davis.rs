@@ -215,6 +215,7 @@ mod tests {
         let split = Split::Videos(vec!["bear".into(), "boat".into()]);
         let library = VideoLibrary::from_folder(&root, &split, 8, 6).unwrap();
         assert_eq!(library.len(), 2);
+        library.load_all().unwrap();
         let bear = library.video(0).unwrap();
         assert_eq!((bear.width, bear.height, bear.frames.len()), (8, 6, 2));
         assert_eq!(bear.frames[0].len(), 8 * 6 * 3);
@@ -245,6 +246,9 @@ mod tests {
         std::fs::create_dir_all(root.join("junk")).unwrap();
         std::fs::write(root.join("junk").join("00000.jpg"), b"not a jpeg at all").unwrap();
         let library = VideoLibrary::from_folder(&root, &split("junk"), 8, 8).unwrap();
+        // Loading everything up front reports the same broken file.
+        let err = library.load_all().unwrap_err();
+        assert!(err.to_string().contains("junk/00000.jpg"), "{err}");
         let err = library.video(0).unwrap_err();
         assert!(err.to_string().contains("junk/00000.jpg"), "{err}");
         std::fs::remove_dir_all(&root).unwrap();

@@ -425,9 +425,15 @@ impl Tracer<'_> {
                 order
             })
             .collect();
+        // The same as offsets into the image, for pixels off its border.
+        let deltas: Vec<[isize; 9]> = nearest_first
+            .iter()
+            .map(|order| order.map(|(dx, dy)| dy * w as isize + dx))
+            .collect();
         let mut smoothed = Vec::with_capacity(edges.len());
         for &i in edges {
             let (x, y) = (i % w, i / w);
+            let interior = x > 0 && y > 0 && x + 1 < w && y + 1 < h;
             let backdrop = scene.sees_only_backdrop(x, y);
             let mut acc = [0.0f32; 3];
             for (chunk, first) in samples.chunks(4).zip((0..).step_by(4)) {
@@ -442,24 +448,32 @@ impl Tracer<'_> {
                     scene.primary_hits4(&dirs, x, y)
                 };
                 for k in 0..lanes {
-                    // Coverage: the nearest pixel centre that sees
-                    // the same geom lends its colour.
-                    let reuse = (!c.shade_edge_samples)
-                        .then(|| {
-                            nearest_first[first + k].iter().find_map(|&(dx, dy)| {
-                                let (nx, ny) = (x as isize + dx, y as isize + dy);
-                                let inside =
-                                    nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h;
-                                let j = (ny * w as isize + nx) as usize;
-                                (inside && ids[j] == seen[k]).then(|| rgb[j])
-                            })
+                    // Coverage: the nearest pixel centre that sees the same
+                    // geom lends its colour.
+                    let lender = if c.shade_edge_samples {
+                        None
+                    } else if interior {
+                        deltas[first + k]
+                            .iter()
+                            .map(|&d| (i as isize + d) as usize)
+                            .find(|&j| ids[j] == seen[k])
+                    } else {
+                        nearest_first[first + k].iter().find_map(|&(dx, dy)| {
+                            let (nx, ny) = (x as isize + dx, y as isize + dy);
+                            let inside =
+                                nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h;
+                            let j = (ny * w as isize + nx) as usize;
+                            (inside && ids[j] == seen[k]).then_some(j)
                         })
-                        .flatten();
-                    let s = reuse.unwrap_or_else(|| {
-                        let dir = dirs.lane(k);
-                        let behind = self.backdrop(dir);
-                        self.colour(dir, t[k], seen[k], x, y, behind)
-                    });
+                    };
+                    let s = match lender {
+                        Some(j) => rgb[j],
+                        None => {
+                            let dir = dirs.lane(k);
+                            let behind = self.backdrop(dir);
+                            self.colour(dir, t[k], seen[k], x, y, behind)
+                        }
+                    };
                     for k in 0..3 {
                         acc[k] += s[k];
                     }

@@ -233,7 +233,7 @@ fn capsule(o: Vec3A, d: &Vec3x4, r: f32, half: f32, t_min: f32x4) -> f32x4 {
 /// Entry distances beyond `t_min` (per lane) of rays `o + t d` (in the
 /// shape's frame) into a shape of `size`, `f32::INFINITY` where a lane
 /// misses; as [`intersect`] computes them, lane by lane.
-#[inline]
+#[inline(always)]
 pub(crate) fn intersect4(
     shape: GeomShape,
     size: [f32; 3],

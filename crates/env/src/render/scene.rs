@@ -13,6 +13,8 @@ mod plane;
 
 /// The geom id of "nothing hit" (the backdrop).
 pub const NO_HIT: u16 = u16::MAX;
+// `geom_ids` relies on −1 wrapping to `NO_HIT`.
+const _: () = assert!(NO_HIT == -1i32 as u16);
 /// Offset that keeps secondary rays from hitting their own surface.
 const EPSILON: f32 = 1e-4;
 /// Geom groups drawn by default (MuJoCo's visual defaults: 0, 1, 2).
@@ -616,9 +618,7 @@ impl<'m> Scene<'m> {
             best = ok.select(t, best);
             id = ok.select(f32x4::splat(i as f32), id);
         }
-        let ids = id
-            .to_array()
-            .map(|v| if v < 0.0 { NO_HIT } else { v as u16 });
+        let ids = geom_ids(id);
         (best.to_array(), ids)
     }
 
@@ -691,9 +691,7 @@ impl<'m> Scene<'m> {
             best = closer.select(t, best);
             id = closer.select(f32x4::splat(i as f32), id);
         }
-        let ids = id
-            .to_array()
-            .map(|v| if v < 0.0 { NO_HIT } else { v as u16 });
+        let ids = geom_ids(id);
         (best, ids)
     }
 
@@ -897,6 +895,13 @@ fn covering_spheres(
         let along = -half + 2.0 * h * k as f32;
         emit(pos + axis * along, r);
     }
+}
+
+/// Geom indices held as floats per lane (−1: none) as ids (`NO_HIT`: none).
+#[inline]
+fn geom_ids(id: f32x4) -> [u16; 4] {
+    // −1 wraps to u16::MAX, which is `NO_HIT`.
+    id.trunc_int().to_array().map(|v| v as u16)
 }
 
 /// May one of the unit rays `dirs` from a point outside a bounding sphere

@@ -1014,9 +1014,11 @@ fn ground_shadow_lists(
                 all_hit &= t.is_finite() && t > 0.0;
                 corners[k] = projector.eye + d * t;
             }
-            // Each solid once (its covering spheres come in a row).
+            // Each solid once per tile (its spheres come in a row); `out`
+            // holds the tiles before this one too.
+            let start = out.len();
             let push = |out: &mut Vec<u16>, i: u16| {
-                if out.last() != Some(&i) {
+                if out.len() == start || out.last() != Some(&i) {
                     out.push(i);
                 }
             };
@@ -1128,6 +1130,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ground_shadow_lists_never_lose_an_occluder() {
+        let mut shadowed = 0;
+        for task in TaskId::ALL {
+            let mut env = Environment::new(task, 3).unwrap();
+            env.reset().unwrap();
+            for step in 0..60 {
+                let a: Vec<f64> = (0..env.action_size())
+                    .map(|i| ((step + 3 * i) as f64 * 0.3).sin())
+                    .collect();
+                env.step(&a).unwrap();
+                if step % 20 != 19 {
+                    continue;
+                }
+                let physics = env.physics();
+                let model = SceneModel::new(physics.model());
+                let fovy = physics.model().camera_fovy(0).to_radians() as f32;
+                let (pos, xmat) = physics.camera_pose(0);
+                let pose = CameraPose { pos, xmat };
+                let projector = Projector::new(vec3(pos), pose.basis(), fovy, 64, 64);
+                let scene = Scene::capture(&model, physics, &projector, None);
+                for light in scene.lights.iter().filter(|l| l.ground_shadows.is_some()) {
+                    let lists = light.ground_shadows.as_ref().unwrap();
+                    for (px, py) in (0..64).flat_map(|y| (0..64).map(move |x| (x, y))) {
+                        let dir = projector
+                            .ray_dir(px as f32 + 0.5, py as f32 + 0.5)
+                            .normalize();
+                        let (t, ids) = scene.primary_hits4(&Vec3x4::unit([dir; 4]), px, py);
+                        if ids[0] != 0 {
+                            continue;
+                        }
+                        let n = scene.geoms[0].rot.z_axis;
+                        let n = if n.dot(dir) > 0.0 { -n } else { n };
+                        let p = projector.eye + dir * t[0] + n * (EPSILON * 10.0);
+                        let all = scene.occluded(p, light.pos, &scene.solids, 0);
+                        let listed = scene.occluded(p, light.pos, lists.at(px, py), 0);
+                        assert_eq!(all, listed, "{task} step {step}: pixel ({px}, {py})");
+                        shadowed += all as usize;
+                    }
+                }
+            }
+        }
+        assert!(
+            shadowed > 20,
+            "only {shadowed} shadowed ground pixels to test"
+        );
     }
 
     #[test]

@@ -680,19 +680,41 @@ impl<'m> Scene<'m> {
         let mut best = f32x4::splat(f32::INFINITY);
         let mut id = f32x4::splat(-1.0);
         for &i in candidates {
-            let (local, offset, c) = origin.local[i as usize];
-            if c > 0.0 && !sphere_ahead(dirs, offset, c) {
+            let Some(t) = self.packet_hits(origin, i, dirs, t_min) else {
                 continue;
-            }
-            let g = &self.geoms[i as usize];
-            let s = &self.model.geoms[i as usize];
-            let t = intersect4(s.shape, s.size, local, &dirs.rotate(&g.inv_rot), t_min);
+            };
             let closer = t.simd_lt(best);
             best = closer.select(t, best);
             id = closer.select(f32x4::splat(i as f32), id);
         }
         let ids = geom_ids(id);
         (best, ids)
+    }
+
+    /// Distances beyond `t_min` at which unit rays `dirs` from `origin`
+    /// enter solid `i` (infinite for a miss); `None` when none of them can
+    /// reach its bounding sphere.
+    #[inline(always)]
+    fn packet_hits(
+        &self,
+        origin: &PacketOrigin,
+        i: u16,
+        dirs: &Vec3x4,
+        t_min: f32x4,
+    ) -> Option<f32x4> {
+        let (local, offset, c) = origin.local[i as usize];
+        if c > 0.0 && !sphere_ahead(dirs, offset, c) {
+            return None;
+        }
+        let g = &self.geoms[i as usize];
+        let s = &self.model.geoms[i as usize];
+        Some(intersect4(
+            s.shape,
+            s.size,
+            local,
+            &dirs.rotate(&g.inv_rot),
+            t_min,
+        ))
     }
 
     /// Lanes (of those `active`) whose unit ray `dirs` from `origin` meets
@@ -708,19 +730,9 @@ impl<'m> Scene<'m> {
         let mut blocked = f32x4::ZERO;
         let open = !active;
         for &i in candidates {
-            let (local, offset, c) = origin.local[i as usize];
-            if c > 0.0 && !sphere_ahead(dirs, offset, c) {
+            let Some(t) = self.packet_hits(origin, i, dirs, f32x4::splat(EPSILON)) else {
                 continue;
-            }
-            let g = &self.geoms[i as usize];
-            let s = &self.model.geoms[i as usize];
-            let t = intersect4(
-                s.shape,
-                s.size,
-                local,
-                &dirs.rotate(&g.inv_rot),
-                f32x4::splat(EPSILON),
-            );
+            };
             blocked |= t.simd_lt(t_max) & active;
             if (blocked | open).all() {
                 break;

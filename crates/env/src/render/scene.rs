@@ -7,7 +7,7 @@ use lam_mujoco::{GeomShape, Model, Physics};
 use super::culling::{Projector, TileLists, COARSE, FINE};
 use super::geometry::{intersect, Ray};
 use super::packet::{intersect4, local_normal, Vec3x4};
-use wide::f32x4;
+use wide::{f32x4, i32x4};
 
 mod plane;
 
@@ -65,6 +65,35 @@ impl TextureLevel {
     }
 }
 
+impl TextureLevel {
+    /// [`TextureLevel::at`] at four points, the index arithmetic in SIMD.
+    #[inline(always)]
+    fn at4(&self, u: f32x4, v: f32x4) -> Vec3x4 {
+        let (w, h) = (self.width as i32, self.height as i32);
+        let x = (u * self.width as f32)
+            .trunc_int()
+            .max(i32x4::ZERO)
+            .min(i32x4::splat(w - 1));
+        let y = (v * self.height as f32)
+            .trunc_int()
+            .max(i32x4::ZERO)
+            .min(i32x4::splat(h - 1));
+        let at = (y * i32x4::splat(w) + x).to_array();
+        let mut channels = [[0.0f32; 4]; 3];
+        for (k, &i) in at.iter().enumerate() {
+            let texel = self.rgb[i as usize];
+            for (channel, value) in channels.iter_mut().zip(texel) {
+                channel[k] = value;
+            }
+        }
+        Vec3x4 {
+            x: f32x4::new(channels[0]),
+            y: f32x4::new(channels[1]),
+            z: f32x4::new(channels[2]),
+        }
+    }
+}
+
 /// A checker-like 2D texture on a plane, sampled from the model's texels,
 /// with a box-filtered pyramid so distant floor is averaged like OpenGL's
 /// mipmaps rather than aliased.
@@ -100,6 +129,40 @@ impl PlaneTexture {
             repeat,
             uniform,
         }
+    }
+
+    /// [`PlaneTexture::sample`] at four points, bit for bit: in SIMD when
+    /// the four share their pyramid levels (neighbouring pixels have nearly
+    /// the same footprint), else lane by lane.
+    #[inline]
+    fn sample4(&self, u: f32x4, v: f32x4, texels: f32x4) -> Vec3x4 {
+        let last = self.levels.len() - 1;
+        let level = texels.simd_gt(f32x4::ONE).select(
+            fast_log2_4(texels).min(f32x4::splat(last as f32)),
+            f32x4::ZERO,
+        );
+        let lo = level.trunc_int().to_array();
+        if lo.iter().any(|&l| l != lo[0]) {
+            let (u, v, texels) = (u.to_array(), v.to_array(), texels.to_array());
+            let mut channels = [[0.0f32; 4]; 3];
+            for k in 0..4 {
+                let c = self.sample(u[k], v[k], texels[k]);
+                for (channel, value) in channels.iter_mut().zip(c) {
+                    channel[k] = value;
+                }
+            }
+            return Vec3x4 {
+                x: f32x4::new(channels[0]),
+                y: f32x4::new(channels[1]),
+                z: f32x4::new(channels[2]),
+            };
+        }
+        let lo = lo[0].max(0) as usize;
+        let hi = (lo + 1).min(last);
+        let f = level - f32x4::splat(lo as f32);
+        let a = self.levels[lo].at4(u, v);
+        let b = self.levels[hi].at4(u, v);
+        a + (b - a) * f
     }
 
     /// Colour at texture coordinates (`u`, `v`) in [0, 1) seen with a
@@ -933,6 +996,15 @@ fn fast_log2(x: f32) -> f32 {
     exponent + (m - 1.0) * (1.3466 - 0.3466 * (m - 1.0))
 }
 
+/// [`fast_log2`] lane by lane, bit for bit.
+#[inline]
+fn fast_log2_4(x: f32x4) -> f32x4 {
+    let bits: i32x4 = bytemuck::cast(x);
+    let exponent = f32x4::from_i32x4((bits >> 23) & i32x4::splat(0xff)) - 127.0;
+    let m: f32x4 = bytemuck::cast((bits & i32x4::splat(0x007f_ffff)) | i32x4::splat(0x3f80_0000));
+    exponent + (m - 1.0) * (1.3466 - 0.3466 * (m - 1.0))
+}
+
 /// `floor` without a libm call (x86-64 baseline has no rounding instruction).
 #[inline]
 pub(crate) fn floor(x: f32) -> f32 {
@@ -1098,6 +1170,48 @@ mod tests {
     /// hits something, the culled lookup finds the same geom at the same
     /// distance, for pixel centres and edge samples, from the model camera
     /// and from cameras all around the agent.
+    #[test]
+    fn texture_packets_sample_like_single_lookups() {
+        // A 300x300 checker with marks, like the suite's grid.
+        let rgb: Vec<u8> = (0..300 * 300)
+            .flat_map(|i| {
+                let (x, y) = (i % 300, i / 300);
+                let on = ((x / 30) + (y / 30)) % 2 == 0 || x % 30 == 0;
+                if on {
+                    [26, 51, 77]
+                } else {
+                    [51, 77, 102]
+                }
+            })
+            .collect();
+        let tex = PlaneTexture::new(300, 300, &rgb, [1.0, 1.0], true);
+        let mut mixed = 0;
+        for k in 0..2000 {
+            let f = |a: u32| ((k * a + 17) % 1000) as f32 / 1000.0;
+            let u = f32x4::new([f(7), f(13), f(31), f(101)]);
+            let v = f32x4::new([f(11), f(3), f(53), f(97)]);
+            // Footprints from under a texel to the whole texture; some
+            // packets straddle pyramid levels.
+            let base = 0.2 * 1.004f32.powi(k as i32 % 2000);
+            let spread = if k % 3 == 0 { 1.9 } else { 1.01 };
+            let texels = f32x4::new([base, base * spread, base, base * spread * spread]);
+            let packet = tex.sample4(u, v, texels);
+            let (ua, va, ta) = (u.to_array(), v.to_array(), texels.to_array());
+            let levels = ta.map(|t| fast_log2(t.max(1.0)) as usize);
+            mixed += levels.iter().any(|&l| l != levels[0]) as usize;
+            for lane in 0..4 {
+                let single = tex.sample(ua[lane], va[lane], ta[lane]);
+                let got = [packet.x, packet.y, packet.z].map(|c| c.to_array()[lane]);
+                assert_eq!(
+                    got.map(f32::to_bits),
+                    single.map(f32::to_bits),
+                    "k {k} lane {lane}"
+                );
+            }
+        }
+        assert!(mixed > 50, "only {mixed} packets straddle levels");
+    }
+
     #[test]
     fn covering_spheres_enclose_capsules_and_cylinders_tightly() {
         let axis = Vec3A::new(0.3, -0.5, 0.8).normalize();

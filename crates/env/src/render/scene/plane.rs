@@ -134,22 +134,15 @@ impl Scene<'_> {
         let (ax, ay) = (g.rot.x_axis, g.rot.y_axis);
         let u = (f32x4::splat(rel.dot(ax)) + t * dirs.dot(ax)) * sx;
         let v = (f32x4::splat(rel.dot(ay)) + t * dirs.dot(ay)) * sy;
-        let (u, v) = ((u - floor4(u)).to_array(), (v - floor4(v)).to_array());
+        let (u, v) = (u - floor4(u), v - floor4(v));
         let finest = tex.levels[0].width.max(tex.levels[0].height) as f32;
         let texels =
             (t * self.pixel_angle / cos_in.max(f32x4::splat(0.05))) * (sx.max(sy) * finest);
-        let texels = texels.to_array();
-        let mut channels = [[0.0f32; 4]; 3];
-        for k in 0..4 {
-            let c = tex.sample(u[k], v[k], texels[k]);
-            for (channel, value) in channels.iter_mut().zip(c) {
-                channel[k] = value;
-            }
-        }
+        let texel = tex.sample4(u, v, texels);
         Vec3x4 {
-            x: f32x4::new(channels[0]) * rgb.x,
-            y: f32x4::new(channels[1]) * rgb.y,
-            z: f32x4::new(channels[2]) * rgb.z,
+            x: texel.x * rgb.x,
+            y: texel.y * rgb.y,
+            z: texel.z * rgb.z,
         }
     }
 

@@ -8,6 +8,9 @@
 //! the geoms reflected through that plane.
 
 use glam::Vec3A;
+use wide::f32x4;
+
+use super::packet::Vec3x4;
 
 /// Tile side of the primary and mirror lists, as a power of two (4 pixels).
 pub const FINE: u32 = 2;
@@ -68,6 +71,19 @@ impl Projector {
     #[inline]
     pub fn ray_dir(&self, x: f32, y: f32) -> Vec3A {
         self.corner + self.step_x * x + self.step_y * y
+    }
+
+    /// Unit directions of the rays through image points (`xs`, `ys`) lane by
+    /// lane, as `ray_dir(x, y).normalize()` per lane would give them.
+    #[inline]
+    pub fn unit_dirs4(&self, xs: f32x4, ys: f32x4) -> Vec3x4 {
+        let (c, sx, sy) = (self.corner, self.step_x, self.step_y);
+        Vec3x4 {
+            x: (f32x4::splat(c.x) + xs * sx.x) + ys * sy.x,
+            y: (f32x4::splat(c.y) + xs * sx.y) + ys * sy.y,
+            z: (f32x4::splat(c.z) + xs * sx.z) + ys * sy.z,
+        }
+        .normalize()
     }
 
     /// Conservative pixel rectangle `[x0, x1, y0, y1]` covered by a sphere,

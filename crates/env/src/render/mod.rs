@@ -377,8 +377,10 @@ impl Tracer<'_> {
                     rgb[row.clone()].copy_from_slice(&sky[row]);
                     continue;
                 }
-                let dirs =
-                    Vec3x4::unit(xs.map(|x| projector.ray_dir(x as f32 + 0.5, y as f32 + 0.5)));
+                let dirs = projector.unit_dirs4(
+                    wide::f32x4::new(xs.map(|x| x as f32 + 0.5)),
+                    wide::f32x4::splat(y as f32 + 0.5),
+                );
                 let behind = self.centre_backdrops(&dirs, xs, y);
                 if only_backdrop {
                     for (k, &x) in xs[..lanes].iter().enumerate() {
@@ -438,10 +440,11 @@ impl Tracer<'_> {
             let mut acc = [0.0f32; 3];
             for (chunk, first) in samples.chunks(4).zip((0..).step_by(4)) {
                 let lanes = chunk.len();
-                let dirs = Vec3x4::unit(std::array::from_fn(|k| {
-                    let (fx, fy) = chunk[k.min(lanes - 1)];
-                    projector.ray_dir(x as f32 + fx, y as f32 + fy)
-                }));
+                let at = |k: usize| chunk[k.min(lanes - 1)];
+                let dirs = projector.unit_dirs4(
+                    wide::f32x4::new(std::array::from_fn(|k| x as f32 + at(k).0)),
+                    wide::f32x4::new(std::array::from_fn(|k| y as f32 + at(k).1)),
+                );
                 let (t, seen) = if backdrop {
                     ([f32::INFINITY; 4], [NO_HIT; 4])
                 } else {

@@ -22,7 +22,8 @@ pub(crate) struct Vec3x4 {
 }
 
 impl Vec3x4 {
-    /// The unit directions of `dirs`.
+    /// The unit directions of `dirs` (tests build packets this way).
+    #[cfg(test)]
     pub fn unit(dirs: [Vec3A; 4]) -> Self {
         let (x, y, z) = (
             f32x4::new(dirs.map(|v| v.x)),

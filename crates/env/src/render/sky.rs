@@ -6,7 +6,7 @@ use glam::Vec3A;
 use super::culling::Projector;
 use super::packet::{floor4, Vec3x4};
 use super::scene::floor;
-use wide::f32x4;
+use wide::{f32x4, i32x4};
 
 /// The suite's skybox: a vertical gradient from (.4, .6, .8) looking up to
 /// black looking down, with a fraction of directions lit as faint marks.
@@ -141,11 +141,23 @@ impl Background<'_> {
             let t = t.simd_gt(f32x4::ONE).select(2.0 - t, t);
             (t * n as f32)
                 .trunc_int()
-                .to_array()
-                .map(|i| (i.max(0) as usize).min(n - 1))
+                .max(i32x4::ZERO)
+                .min(i32x4::splat(n as i32 - 1))
         };
         let (xs, ys) = (index(u, self.width), index(v, self.height));
-        std::array::from_fn(|k| self.texel(xs[k], ys[k]))
+        let at = ((ys * i32x4::splat(self.width as i32) + xs) * i32x4::splat(3)).to_array();
+        // The four texels' bytes per channel, converted together.
+        let mut channels = [[0.0f32; 4]; 3];
+        for (k, &i) in at.iter().enumerate() {
+            let i = i as usize;
+            if let [r, g, b] = self.rgb[i..i + 3] {
+                channels[0][k] = r as f32;
+                channels[1][k] = g as f32;
+                channels[2][k] = b as f32;
+            }
+        }
+        let [r, g, b] = channels.map(|c| (f32x4::new(c) / 255.0).to_array());
+        [0, 1, 2, 3].map(|k| [r[k], g[k], b[k]])
     }
 }
 

@@ -67,6 +67,23 @@ impl Vec3x4 {
         self.normalize_with_length().0
     }
 
+    /// One `[x, y, z]` per lane.
+    #[inline]
+    pub fn from_lanes(lanes: [[f32; 3]; 4]) -> Self {
+        Self {
+            x: f32x4::new(lanes.map(|v| v[0])),
+            y: f32x4::new(lanes.map(|v| v[1])),
+            z: f32x4::new(lanes.map(|v| v[2])),
+        }
+    }
+
+    /// `[x, y, z]` of every lane.
+    #[inline]
+    pub fn to_lanes(self) -> [[f32; 3]; 4] {
+        let (x, y, z) = (self.x.to_array(), self.y.to_array(), self.z.to_array());
+        std::array::from_fn(|k| [x[k], y[k], z[k]])
+    }
+
     /// Lane `k` as a vector.
     #[inline]
     pub fn lane(&self, k: usize) -> Vec3A {
@@ -142,6 +159,19 @@ impl std::ops::Mul<f32x4> for Vec3x4 {
             x: self.x * s,
             y: self.y * s,
             z: self.z * s,
+        }
+    }
+}
+
+/// Lane-wise and component-wise product (colour times colour).
+impl std::ops::Mul for Vec3x4 {
+    type Output = Self;
+    #[inline]
+    fn mul(self, o: Self) -> Self {
+        Self {
+            x: self.x * o.x,
+            y: self.y * o.y,
+            z: self.z * o.z,
         }
     }
 }

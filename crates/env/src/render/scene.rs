@@ -79,18 +79,7 @@ impl TextureLevel {
             .max(i32x4::ZERO)
             .min(i32x4::splat(h - 1));
         let at = (y * i32x4::splat(w) + x).to_array();
-        let mut channels = [[0.0f32; 4]; 3];
-        for (k, &i) in at.iter().enumerate() {
-            let texel = self.rgb[i as usize];
-            for (channel, value) in channels.iter_mut().zip(texel) {
-                channel[k] = value;
-            }
-        }
-        Vec3x4 {
-            x: f32x4::new(channels[0]),
-            y: f32x4::new(channels[1]),
-            z: f32x4::new(channels[2]),
-        }
+        Vec3x4::from_lanes(at.map(|i| self.rgb[i as usize]))
     }
 }
 
@@ -131,6 +120,25 @@ impl PlaneTexture {
         }
     }
 
+    /// Texture repeats per unit length along the plane's x and y for a
+    /// plane of half-sizes `size`: with `uniform`, `repeat` per two units
+    /// of length (matches MuJoCo's look); else per plane extent.
+    fn scale(&self, size: [f32; 3]) -> (f32, f32) {
+        if self.uniform || size[0] <= 0.0 {
+            (0.5 * self.repeat[0], 0.5 * self.repeat[1])
+        } else {
+            (
+                self.repeat[0] / (2.0 * size[0]),
+                self.repeat[1] / (2.0 * size[1]),
+            )
+        }
+    }
+
+    /// Texels along the longer side of the finest level.
+    fn finest(&self) -> f32 {
+        self.levels[0].width.max(self.levels[0].height) as f32
+    }
+
     /// [`PlaneTexture::sample`] at four points, bit for bit: in SIMD when
     /// the four share their pyramid levels (neighbouring pixels have nearly
     /// the same footprint), else lane by lane.
@@ -144,18 +152,7 @@ impl PlaneTexture {
         let lo = level.trunc_int().to_array();
         if lo.iter().any(|&l| l != lo[0]) {
             let (u, v, texels) = (u.to_array(), v.to_array(), texels.to_array());
-            let mut channels = [[0.0f32; 4]; 3];
-            for k in 0..4 {
-                let c = self.sample(u[k], v[k], texels[k]);
-                for (channel, value) in channels.iter_mut().zip(c) {
-                    channel[k] = value;
-                }
-            }
-            return Vec3x4 {
-                x: f32x4::new(channels[0]),
-                y: f32x4::new(channels[1]),
-                z: f32x4::new(channels[2]),
-            };
+            return Vec3x4::from_lanes(std::array::from_fn(|k| self.sample(u[k], v[k], texels[k])));
         }
         let lo = lo[0].max(0) as usize;
         let hi = (lo + 1).min(last);
@@ -835,22 +832,13 @@ impl<'m> Scene<'m> {
             return g.rgb;
         };
         let local = g.inv_rot * (point - g.pos);
-        // Uniform: `repeat` per two units of length (matches MuJoCo's look);
-        // else per plane extent.
-        let (sx, sy) = if tex.uniform || s.size[0] <= 0.0 {
-            (0.5 * tex.repeat[0], 0.5 * tex.repeat[1])
-        } else {
-            (
-                tex.repeat[0] / (2.0 * s.size[0]),
-                tex.repeat[1] / (2.0 * s.size[1]),
-            )
-        };
+        let (sx, sy) = tex.scale(s.size);
         let u = local.x * sx;
         let v = local.y * sy;
         let (u, v) = (u - floor(u), v - floor(v));
         // The pixel's footprint on the surface, in finest-level texels.
         let footprint = distance * self.pixel_angle / cos_in.max(0.05);
-        let texels = footprint * sx.max(sy) * tex.levels[0].width.max(tex.levels[0].height) as f32;
+        let texels = footprint * sx.max(sy) * tex.finest();
         let t = tex.sample(u, v, texels);
         // Texture colour modulated by the material colour.
         [t[0] * g.rgb[0], t[1] * g.rgb[1], t[2] * g.rgb[2]]
@@ -1074,13 +1062,13 @@ fn tile_may_see_plane(eye: Vec3A, corners: &[Vec3A; 4], plane: &SceneGeom, size:
 /// Per tile, the solids that may cast a shadow from the point light at
 /// `light` onto the ground plane (`point`, `normal`) where the tile sees it:
 /// those whose bounding sphere meets the cone from the light through the
-/// tile's ground quad. Tiles whose corners do not all reach the ground get
-/// every solid.
+/// tile's ground quad (`solids`: id, centre and bounding radius of each).
+/// Tiles whose corners do not all reach the ground get every solid.
 fn ground_shadow_lists(
     projector: &Projector,
     (point, normal): (Vec3A, Vec3A),
     light: Vec3A,
-    cover: &[(u16, Vec3A, f32)],
+    solids: &[(u16, Vec3A, f32)],
 ) -> TileLists {
     TileLists::from_tiles(
         projector.width,
@@ -1098,18 +1086,8 @@ fn ground_shadow_lists(
                 all_hit &= t.is_finite() && t > 0.0;
                 corners[k] = projector.eye + d * t;
             }
-            // Each solid once per tile (its spheres come in a row); `out`
-            // holds the tiles before this one too.
-            let start = out.len();
-            let push = |out: &mut Vec<u16>, i: u16| {
-                if out.len() == start || out.last() != Some(&i) {
-                    out.push(i);
-                }
-            };
             if !all_hit {
-                for &(i, _, _) in cover {
-                    push(out, i);
-                }
+                out.extend(solids.iter().map(|&(i, _, _)| i));
                 return;
             }
             let centre = corners.iter().fold(Vec3A::ZERO, |a, &c| a + c) / 4.0;
@@ -1121,11 +1099,11 @@ fn ground_shadow_lists(
                 .fold(1.0f32, f32::min)
                 .clamp(-1.0, 1.0);
             let sin_half = (1.0 - cos_half * cos_half).sqrt();
-            for &(i, c, r) in cover {
+            for &(i, c, r) in solids {
                 let v = c - light;
                 let dist = v.length();
                 if dist <= r {
-                    push(out, i);
+                    out.push(i);
                     continue;
                 }
                 // Inside when angle(v, axis) <= half + asin(r / dist).
@@ -1133,7 +1111,7 @@ fn ground_shadow_lists(
                 let cos_limit = cos_half * cos_b - sin_half * sin_b;
                 let widest = cos_half < 0.0 && sin_half * cos_b + cos_half * sin_b < 0.0;
                 if widest || v.dot(axis) / dist >= cos_limit - 1e-4 {
-                    push(out, i);
+                    out.push(i);
                 }
             }
         },
@@ -1166,10 +1144,6 @@ mod tests {
         }
     }
 
-    /// Culling only skips work: wherever a ray tested against every geom
-    /// hits something, the culled lookup finds the same geom at the same
-    /// distance, for pixel centres and edge samples, from the model camera
-    /// and from cameras all around the agent.
     #[test]
     fn texture_packets_sample_like_single_lookups() {
         // A 300x300 checker with marks, like the suite's grid.
@@ -1306,6 +1280,10 @@ mod tests {
         );
     }
 
+    /// Culling only skips work: wherever a ray tested against every geom
+    /// hits something, the culled lookup finds the same geom at the same
+    /// distance, for pixel centres and edge samples, from the model camera
+    /// and from cameras all around the agent.
     #[test]
     fn culling_never_loses_a_hit() {
         for task in TaskId::ALL {

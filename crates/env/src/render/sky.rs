@@ -156,8 +156,8 @@ impl Background<'_> {
                 channels[2][k] = b as f32;
             }
         }
-        let [r, g, b] = channels.map(|c| (f32x4::new(c) / 255.0).to_array());
-        [0, 1, 2, 3].map(|k| [r[k], g[k], b[k]])
+        let [r, g, b] = channels.map(|c| f32x4::new(c) / 255.0);
+        Vec3x4 { x: r, y: g, z: b }.to_lanes()
     }
 }
 

@@ -90,15 +90,9 @@ impl Scene<'_> {
             let ambient = Vec3x4::splat(Vec3A::from_array(light.ambient));
             let lit = Vec3x4::splat(Vec3A::from_array(light.diffuse));
             let shine = Vec3x4::splat(Vec3A::from_array(light.specular));
-            rgb = rgb + mul(&ambient, &base) + mul(&lit, &base) * diffuse + shine * specular;
+            rgb = rgb + ambient * base + lit * base * diffuse + shine * specular;
         }
-        let mut out: [[f32; 3]; 4] = std::array::from_fn(|k| {
-            [
-                rgb.x.to_array()[k],
-                rgb.y.to_array()[k],
-                rgb.z.to_array()[k],
-            ]
-        });
+        let mut out = rgb.to_lanes();
         if config.reflections && s.reflectance > 0.0 {
             self.reflect4(plane, dirs, t, lanes, (px, py), &mut out);
         }
@@ -121,29 +115,16 @@ impl Scene<'_> {
         let Some(tex) = s.texture.map(|i| &self.model.textures[i]) else {
             return Vec3x4::splat(rgb);
         };
-        let (sx, sy) = if tex.uniform || s.size[0] <= 0.0 {
-            (0.5 * tex.repeat[0], 0.5 * tex.repeat[1])
-        } else {
-            (
-                tex.repeat[0] / (2.0 * s.size[0]),
-                tex.repeat[1] / (2.0 * s.size[1]),
-            )
-        };
+        let (sx, sy) = tex.scale(s.size);
         // The hit point in the plane's frame: (eye − pos + t dir) on its axes.
         let rel = self.eye - g.pos;
         let (ax, ay) = (g.rot.x_axis, g.rot.y_axis);
         let u = (f32x4::splat(rel.dot(ax)) + t * dirs.dot(ax)) * sx;
         let v = (f32x4::splat(rel.dot(ay)) + t * dirs.dot(ay)) * sy;
         let (u, v) = (u - floor4(u), v - floor4(v));
-        let finest = tex.levels[0].width.max(tex.levels[0].height) as f32;
         let texels =
-            (t * self.pixel_angle / cos_in.max(f32x4::splat(0.05))) * (sx.max(sy) * finest);
-        let texel = tex.sample4(u, v, texels);
-        Vec3x4 {
-            x: texel.x * rgb.x,
-            y: texel.y * rgb.y,
-            z: texel.z * rgb.z,
-        }
+            (t * self.pixel_angle / cos_in.max(f32x4::splat(0.05))) * (sx.max(sy) * tex.finest());
+        tex.sample4(u, v, texels) * Vec3x4::splat(rgb)
     }
 
     /// Blends the mirror image into `out` for the lanes whose mirror ray
@@ -211,15 +192,5 @@ impl Scene<'_> {
                 out[k][c] = out[k][c] * (1.0 - s.reflectance) + seen[c] * s.reflectance;
             }
         }
-    }
-}
-
-/// Lane-wise product of two colours.
-#[inline]
-fn mul(a: &Vec3x4, b: &Vec3x4) -> Vec3x4 {
-    Vec3x4 {
-        x: a.x * b.x,
-        y: a.y * b.y,
-        z: a.z * b.z,
     }
 }

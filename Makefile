@@ -20,8 +20,10 @@ demo: build
 	./target/release/lam report runs/demo --out runs/demo/report
 	@echo "The demo's report: $(abspath runs/demo/report/report.html)"
 
+# Tests run in parallel: one libtorch thread each (several OpenMP teams on
+# two cores slow the libtorch tests down by an order of magnitude).
 test: setup
-	LAM_SHARED_DIR=$(abspath $(SHARED)) $(CARGO) test --workspace
+	OMP_NUM_THREADS=1 LAM_SHARED_DIR=$(abspath $(SHARED)) $(CARGO) test --workspace
 
 lint: setup
 	$(CARGO) fmt --all -- --check

@@ -119,7 +119,7 @@ class Laom(nn.Module):
         pred = self.fdm(e_t.detach(), z)
         with torch.no_grad():
             target = self.target(nxt).flatten(1)
-        return F.mse_loss(pred.float(), target.float()), z
+        return F.mse_loss(pred.float(), target.float()), z, e_t
 
     def action_loss(self, obs, future, actions):
         return F.mse_loss(self.action_head(self.latent(obs, future)[1]).float(), actions)
@@ -161,9 +161,10 @@ class Lapo(nn.Module):
     def loss(self, obs, nxt, future, actions):
         _, z = self.latent(obs, future)
         c, h, w = self.fdm_encoder.shape
-        x = torch.cat([self.fdm_encoder(obs), self.latent_proj(z).view(-1, c, h, w)], 1)
+        e = self.fdm_encoder(obs)
+        x = torch.cat([e, self.latent_proj(z).view(-1, c, h, w)], 1)
         pred = torch.tanh(self.out_conv(self.decoder(x)))
-        return F.mse_loss(pred.float(), nxt), z
+        return F.mse_loss(pred.float(), nxt), z, e.flatten(1)
 
 
 class Idm(nn.Module):
@@ -180,7 +181,7 @@ class Idm(nn.Module):
         n = obs.shape[0]
         e = self.embed(torch.cat([obs, nxt]))
         pair = torch.cat([e[:n], e[n:]], 1)
-        return F.mse_loss(self.head(pair, pair).float(), actions), None
+        return F.mse_loss(self.head(pair, pair).float(), actions), None, e[:n]
 
 
 class Bc(nn.Module):
@@ -193,7 +194,8 @@ class Bc(nn.Module):
         return self.encoder(x).mean((2, 3))
 
     def loss(self, obs, nxt, future, actions):
-        return F.mse_loss(self.output(F.relu6(self.embed(obs))).float(), actions), None
+        e = self.embed(obs)
+        return F.mse_loss(self.output(F.relu6(e)).float(), actions), None, e
 
 
 def augment(x, gen):
@@ -264,7 +266,7 @@ def run(cfg, a, bf16):
         views = [augment(x, gen) for x in (obs, nxt, fut)] if t["augment"] else [obs, nxt, fut]
         opt.zero_grad()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss, z = model.loss(*views, actions)
+            loss, z, e = model.loss(*views, actions)
             total = loss
             if supervised:
                 total = loss + t["supervision_coef"] * model.action_loss(lab[0], lab[1], lab[2])
@@ -273,10 +275,15 @@ def run(cfg, a, bf16):
         opt.step()
         if method == "laom":
             model.update_target()
+        # Probes: the step's own detached tensors, or (probe_inputs =
+        # "clean", augmenting runs) a no-grad pass over the clean batch.
         with torch.no_grad():
-            if latent:
-                z = model.latent(obs, fut)[1] if t["augment"] else z.detach()
-            e = model.embed(obs)
+            if t["augment"] and t.get("probe_inputs", "step") == "clean":
+                z = model.latent(obs, fut)[1] if latent else None
+                e = model.embed(obs)
+            else:
+                z = z.detach() if latent else None
+                e = e.detach()
         feats = ([z.float()] if latent else []) + [e.float()]
         targets = ([actions] if latent else []) + [states]
         for p, o, x, y in zip(probes, probe_opts, feats, targets):

@@ -15,6 +15,8 @@ pub struct AugmentConfig {
     pub max_rotation: f64,
     /// Largest corner displacement of the perspective warp, fraction of the side.
     pub max_perspective: f64,
+    /// Repeat the border outside the image (else zeros).
+    pub border: bool,
 }
 
 impl Default for AugmentConfig {
@@ -23,6 +25,7 @@ impl Default for AugmentConfig {
             max_shift: 4.0 / 64.0,
             max_rotation: 90.0,
             max_perspective: 0.2,
+            border: false,
         }
     }
 }
@@ -142,6 +145,11 @@ pub fn draw(choice: Choice, config: &AugmentConfig, rng: &mut impl Rng) -> [[f64
 /// Applies one sampling map per sample to `x` (`[B, C, H, W]`), bilinear,
 /// zeros outside.
 pub fn warp(x: &Tensor, maps: &[Mat3]) -> Tensor {
+    warp_with(x, maps, false)
+}
+
+/// [`warp`], with the border pixels repeated outside the image when `border`.
+pub fn warp_with(x: &Tensor, maps: &[Mat3], border: bool) -> Tensor {
     let size = x.size();
     let (b, h, w) = (size[0], size[2], size[3]);
     assert_eq!(maps.len() as i64, b, "one map per sample");
@@ -162,7 +170,8 @@ pub fn warp(x: &Tensor, maps: &[Mat3]) -> Tensor {
     let z = mapped.narrow(1, 2, 1);
     let xy = mapped.narrow(1, 0, 2) / z;
     let grid = xy.permute([0, 2, 1]).view([b, h, w, 2]);
-    x.grid_sampler(&grid, 0, 0, false)
+    // Padding modes of grid_sampler: 0 zeros, 1 border.
+    x.grid_sampler(&grid, 0, i64::from(border), false)
 }
 
 /// Augments each sample of `x` with a uniformly drawn choice.
@@ -174,7 +183,7 @@ pub fn augment(x: &Tensor, config: &AugmentConfig, rng: &mut impl RngCore) -> Te
             draw(choice, config, rng)
         })
         .collect();
-    warp(x, &maps)
+    warp_with(x, &maps, config.border)
 }
 
 #[cfg(test)]
@@ -224,6 +233,18 @@ mod tests {
         let y = warp(&x, &[m]);
         let diff = y.narrow(3, 0, 15) - x.narrow(3, 1, 15);
         assert!(max_abs(&diff) < 1e-5);
+    }
+
+    #[test]
+    fn border_padding_repeats_the_edge() {
+        let x = images(1);
+        // Sample 4 pixels to the right: the last 4 columns see the edge column.
+        let m = [[1.0, 0.0, 8.0 / 16.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        let y = warp_with(&x, &[m], true);
+        let edge = x.narrow(3, 15, 1);
+        assert!(max_abs(&(y.narrow(3, 12, 4) - &edge)) < 1e-5);
+        let zeros = warp_with(&x, &[m], false);
+        assert!(max_abs(&zeros.narrow(3, 13, 3)) < 1e-5);
     }
 
     #[test]

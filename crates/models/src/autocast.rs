@@ -37,6 +37,45 @@ impl Drop for CpuGuard {
     }
 }
 
+/// libtorch keeps the bf16 copies of weights made under autocast in one
+/// cache for the whole process, keyed by the tensor's address and cleared
+/// when any thread leaves autocast: two threads under autocast at once can
+/// be handed each other's copies (seen: a gradient going to another
+/// thread's identical weights). So one thread at a time runs under
+/// autocast; `DEPTH` lets a thread nest regions without waiting on itself.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+thread_local! {
+    static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Holds the process-wide autocast turn for the outermost region of a thread.
+struct Turn {
+    _lock: Option<std::sync::MutexGuard<'static, ()>>,
+}
+
+impl Turn {
+    fn take() -> Self {
+        let outermost = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get() == 1
+        });
+        Self {
+            _lock: outermost.then(|| {
+                ONE_AT_A_TIME
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            }),
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
 /// Runs `f` with bf16 autocast on `device` when `enabled` (CUDA through
 /// tch, CPU through libtorch's CPU autocast, whose default type is bf16).
 pub fn autocast<T>(enabled: bool, device: Device, f: impl FnOnce() -> T) -> T {
@@ -44,9 +83,13 @@ pub fn autocast<T>(enabled: bool, device: Device, f: impl FnOnce() -> T) -> T {
         return f();
     }
     match device {
-        Device::Cuda(_) => tch::autocast(true, f),
+        Device::Cuda(_) => {
+            let _turn = Turn::take();
+            tch::autocast(true, f)
+        }
         Device::Cpu => {
-            // SAFETY: as above; the guard undoes the change.
+            let _turn = Turn::take();
+            // SAFETY: as above; the guard undoes the change (dropped before the turn).
             let _guard = unsafe {
                 let previous = is_autocast_enabled(CPU);
                 set_autocast_enabled(CPU, true);

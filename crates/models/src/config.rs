@@ -50,6 +50,37 @@ pub enum Precision {
     F32,
     /// bf16 autocast (weights and optimizer stay f32).
     Bf16,
+    /// bf16 autocast on a GPU or on a CPU that computes bf16 natively
+    /// (AVX-512 BF16 or AMX: measured faster there), f32 elsewhere (where
+    /// libtorch emulates bf16, several times slower than f32).
+    Auto,
+}
+
+impl Precision {
+    /// Whether a run on `device` uses bf16 autocast.
+    pub fn uses_bf16(self, device: tch::Device) -> bool {
+        match self {
+            Precision::F32 => false,
+            Precision::Bf16 => true,
+            Precision::Auto => {
+                device != tch::Device::Cpu || crate::cpu::CpuFeatures::detect().native_bf16()
+            }
+        }
+    }
+}
+
+/// What the online linear probes read each step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeInputs {
+    /// The step's own latent and embedding, detached (augmented when the
+    /// run augments; computed before the update): free, and what the
+    /// official code does.
+    #[default]
+    Step,
+    /// A separate no-grad pass over the un-augmented batch after the
+    /// update (one more encoder pass per frame stack when augmenting).
+    Clean,
 }
 
 /// The model's shape.
@@ -94,6 +125,9 @@ pub struct TrainSettings {
     pub max_offset: usize,
     /// LAOM's augmentations of every frame stack.
     pub augment: bool,
+    /// How strong the augmentations are.
+    #[serde(default)]
+    pub augmentation: AugmentSettings,
     /// Weight of the supervised action loss; > 0 needs labeled data.
     pub supervision_coef: f64,
     /// Learning rate of the linear probes.
@@ -104,11 +138,57 @@ pub struct TrainSettings {
     pub eval_every: usize,
     /// Batches in a held-out evaluation.
     pub eval_batches: usize,
-    /// f32 or bf16 autocast.
+    /// f32, bf16 autocast, or auto (bf16 where it is native).
     pub precision: Precision,
+    /// What the online probes read: the step's own tensors or a clean pass.
+    #[serde(default)]
+    pub probe_inputs: ProbeInputs,
     /// Stream the dataset from disk through a cache of this many MiB
     /// instead of reading it all into memory; 0 reads it all.
     pub stream_cache_mib: usize,
+}
+
+/// Strengths of LAOM's augmentations (`[train.augmentation]`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentSettings {
+    /// Largest shift, as a fraction of the image side.
+    pub shift: f64,
+    /// Largest rotation, degrees.
+    pub rotation: f64,
+    /// Largest corner displacement of the perspective warp (normalised
+    /// coordinates: the image spans [-1, 1]).
+    pub perspective: f64,
+    /// Outside the image: repeat the border pixels (true) or zeros (false).
+    pub border: bool,
+}
+
+impl Default for AugmentSettings {
+    /// The strengths lam has always used: shifts up to 4/64 of the side,
+    /// rotations up to 90 degrees, corners moved up to 0.2, zeros outside.
+    fn default() -> Self {
+        Self {
+            shift: 4.0 / 64.0,
+            rotation: 90.0,
+            perspective: 0.2,
+            border: false,
+        }
+    }
+}
+
+impl AugmentSettings {
+    /// Closer to the official code's strengths: shifts up to 14 px of 64
+    /// with the border repeated, rotations up to 90 degrees, corners moved
+    /// up to 0.5 (the official perspective warp moves the corners of an
+    /// edge-padded canvas inward by up to half its half-side).
+    pub fn strong() -> Self {
+        Self {
+            shift: 14.0 / 64.0,
+            rotation: 90.0,
+            perspective: 0.5,
+            border: true,
+        }
+    }
 }
 
 /// Everything a run needs besides its data.
@@ -182,9 +262,30 @@ pub const PRESETS: &[PresetInfo] = &[
     },
 ];
 
+/// Presets of a fixed size (no `-mini` twin): the official code's tiny CPU
+/// configuration, for comparisons on identical work.
+pub const FIXED_PRESETS: &[PresetInfo] = &[
+    PresetInfo {
+        name: "official-tiny-lapo",
+        about: "the official code's tiny CPU configuration, LAPO (shallow x1, 2 res blocks, latent 256, K = 10, batch 64, 1240 updates)",
+    },
+    PresetInfo {
+        name: "official-tiny-laom",
+        about: "the official tiny configuration, LAOM (heads 256 x 3 blocks, tau 0.001, augmentations)",
+    },
+    PresetInfo {
+        name: "official-tiny-laom-labels",
+        about: "the official tiny configuration, LAOM + labels (32 labeled per batch, coef 0.001; needs --labeled)",
+    },
+];
+
 impl RunConfig {
-    /// The preset called `name` (see [`PRESETS`]; add `-mini` for the CPU size).
+    /// The preset called `name` (see [`PRESETS`]; add `-mini` for the CPU
+    /// size; or one of [`FIXED_PRESETS`]).
     pub fn preset(name: &str) -> Option<Self> {
+        if let Some(base) = name.strip_prefix("official-tiny-") {
+            return Self::official_tiny(base);
+        }
         let (base, mini) = match name.strip_suffix("-mini") {
             Some(b) => (b, true),
             None => (name, false),
@@ -290,12 +391,48 @@ impl RunConfig {
                 eval_every: 2_000,
                 eval_batches: 20,
                 precision: Precision::Bf16,
+                probe_inputs: ProbeInputs::Step,
+                augmentation: AugmentSettings::default(),
                 stream_cache_mib: 8_192,
             },
         }
     }
 
     /// LAOM sized to train in minutes on a 2-core CPU at 64 px.
+    /// The official code's tiny CPU configuration: 8 trajectories x 1000
+    /// steps make 7920 samples per epoch (K = 10), 124 batches of 64, so 10
+    /// epochs are 1240 updates with one warm-up epoch; Adam at 1e-4 without
+    /// clipping; probes at the model's learning rate, as the official code.
+    fn official_tiny(variant: &str) -> Option<Self> {
+        let mut c = Self::mini();
+        c.model.num_res = 2;
+        c.model.latent_dim = 256;
+        c.model.head_width = 256;
+        c.model.head_blocks = 3;
+        c.model.tau = 0.001;
+        let t = &mut c.train;
+        t.steps = 1_240;
+        t.warmup_steps = 124;
+        t.batch_size = 64;
+        t.labeled_batch_size = 32;
+        t.lr = 1e-4;
+        t.probe_lr = 1e-4;
+        t.grad_clip = 0.0;
+        t.max_offset = 10;
+        t.checkpoint_every = 620;
+        t.eval_every = 620;
+        match variant {
+            "lapo" => {
+                c.method = Method::Lapo;
+                c.train.augment = false;
+            }
+            "laom" => {}
+            "laom-labels" => c.train.supervision_coef = 0.001,
+            _ => return None,
+        }
+        Some(c)
+    }
+
     fn mini() -> Self {
         Self {
             method: Method::Laom,
@@ -324,7 +461,9 @@ impl RunConfig {
                 checkpoint_every: 500,
                 eval_every: 250,
                 eval_batches: 8,
-                precision: Precision::F32,
+                precision: Precision::Auto,
+                probe_inputs: ProbeInputs::Step,
+                augmentation: AugmentSettings::default(),
                 stream_cache_mib: 0,
             },
         }
@@ -334,7 +473,8 @@ impl RunConfig {
     pub fn preset_names() -> Vec<String> {
         let paper = PRESETS.iter().map(|p| p.name.to_string());
         let mini = PRESETS.iter().map(|p| format!("{}-mini", p.name));
-        paper.chain(mini).collect()
+        let fixed = FIXED_PRESETS.iter().map(|p| p.name.to_string());
+        paper.chain(mini).chain(fixed).collect()
     }
 
     /// Parses a TOML config; `origin` names it in errors.
@@ -412,6 +552,13 @@ impl RunConfig {
         if !(t.grad_clip >= 0.0 && t.supervision_coef >= 0.0) {
             return Err("train.grad_clip and train.supervision_coef must be >= 0".into());
         }
+        let a = &t.augmentation;
+        let within = |v: f64, hi: f64| (0.0..=hi).contains(&v);
+        if !(within(a.shift, 1.0) && within(a.rotation, 180.0) && within(a.perspective, 1.0)) {
+            return Err(format!(
+                "train.augmentation: shift and perspective must be in [0, 1] and rotation in [0, 180] degrees, got {a:?}"
+            ));
+        }
         if !(m.tau > 0.0 && m.tau <= 1.0) {
             return Err(format!("model.tau must be in (0, 1], got {}", m.tau));
         }
@@ -458,6 +605,11 @@ mod tests {
         }
         assert!(RunConfig::preset("nope").is_none());
         assert!(RunConfig::preset("nope-mini").is_none());
+        assert!(RunConfig::preset("official-tiny-nope").is_none());
+        let tiny = RunConfig::preset("official-tiny-laom-labels").unwrap();
+        assert_eq!((tiny.train.steps, tiny.train.warmup_steps), (1240, 124));
+        assert_eq!((tiny.model.num_res, tiny.model.head_blocks), (2, 3));
+        assert_eq!(tiny.train.supervision_coef, 0.001);
     }
 
     #[test]
@@ -515,6 +667,17 @@ mod tests {
         let mut c = RunConfig::preset("laom-mini").unwrap();
         c.model.fsq_levels = vec![4, 4];
         assert!(c.validate().unwrap_err().contains("fsq_levels"));
+        let mut c = RunConfig::preset("laom-mini").unwrap();
+        c.train.augmentation.shift = -0.1;
+        assert!(c.validate().unwrap_err().contains("train.augmentation"));
+        // Configs written before a setting existed still read (defaults).
+        let mut t: toml::Table =
+            toml::from_str(&RunConfig::preset("laom-mini").unwrap().to_toml()).unwrap();
+        let train = t.get_mut("train").unwrap().as_table_mut().unwrap();
+        train.remove("augmentation");
+        train.remove("probe_inputs");
+        let old = RunConfig::from_toml(&toml::to_string(&t).unwrap(), "old.toml").unwrap();
+        assert_eq!(old, RunConfig::preset("laom-mini").unwrap());
         let err = RunConfig::from_toml("method = \"laom\"", "x.toml").unwrap_err();
         assert!(err.starts_with("x.toml"), "{err}");
     }

@@ -44,10 +44,16 @@ impl Idm {
 
     /// Predicted a_t from o_t and o_{t+1}.
     pub fn predict(&self, obs: &Tensor, next: &Tensor) -> Tensor {
+        self.predict_and_embed(obs, next).0
+    }
+
+    /// Predicted a_t and the embedding of o_t, from one encoder pass.
+    pub fn predict_and_embed(&self, obs: &Tensor, next: &Tensor) -> (Tensor, Tensor) {
         let n = obs.size()[0];
         let e = self.embed(&Tensor::cat(&[obs, next], 0));
-        let pair = Tensor::cat(&[e.narrow(0, 0, n), e.narrow(0, n, n)], 1);
-        self.head.forward(&pair, &pair)
+        let e_t = e.narrow(0, 0, n);
+        let pair = Tensor::cat(&[&e_t, &e.narrow(0, n, n)], 1);
+        (self.head.forward(&pair, &pair), e_t)
     }
 }
 

@@ -64,6 +64,8 @@ pub struct LapoOutput {
     pub latent: Tensor,
     /// Predicted o_{t+1} in [-1, 1], `[B, C, H, W]`.
     pub prediction: Tensor,
+    /// The FDM encoder's flat embedding of o_t (what [`Lapo::embed`] gives).
+    pub embedding: Tensor,
     /// Pixel MSE to o_{t+1}.
     pub loss: Tensor,
 }
@@ -153,24 +155,30 @@ impl Lapo {
 
     /// The FDM: predicted o_{t+1} from o_t and latent actions.
     pub fn predict_next(&self, obs: &Tensor, latent: &Tensor) -> Tensor {
-        let h = self.fdm_encoder.forward(obs);
+        self.decode(&self.fdm_encoder.forward(obs), latent)
+    }
+
+    /// The FDM's decoder from the encoded o_t `h` and the latent actions.
+    fn decode(&self, h: &Tensor, latent: &Tensor) -> Tensor {
         let (c, hh, ww) = self.fdm_encoder.out_shape();
         let zl = self.latent_proj.forward(latent).view([-1, c, hh, ww]);
         let x = self
             .decoder
             .iter()
-            .fold(Tensor::cat(&[h, zl], 1), |x, s| s.forward(&x));
+            .fold(Tensor::cat(&[h, &zl], 1), |x, s| s.forward(&x));
         self.out_conv.forward(&x).tanh()
     }
 
     /// One training step's forward pass and loss.
     pub fn forward(&self, obs: &Tensor, next: &Tensor, future: &Tensor) -> LapoOutput {
         let latent = self.infer_latent(obs, future);
-        let prediction = self.predict_next(obs, &latent);
+        let h = self.fdm_encoder.forward(obs);
+        let prediction = self.decode(&h, &latent);
         let loss = prediction.mse_loss(next, Reduction::Mean);
         LapoOutput {
             latent,
             prediction,
+            embedding: h.flatten(1, -1),
             loss,
         }
     }

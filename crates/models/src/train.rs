@@ -14,7 +14,7 @@ use tch::{Device, Kind, Reduction, Tensor};
 use crate::actor::Actor;
 use crate::augment::{augment, AugmentConfig};
 use crate::checkpoint::{self, CheckpointError};
-use crate::config::{Method, Precision, RunConfig};
+use crate::config::{Method, ProbeInputs, RunConfig};
 use crate::decoder::ActionDecoder;
 use crate::encoder::EncoderConfig;
 use crate::idm::Idm;
@@ -43,18 +43,24 @@ pub struct TrainBatch {
 
 impl TrainBatch {
     /// From the loader's layout: uint8 stacks `[B, H, W, C]`, f32 rows.
+    ///
+    /// On the CPU the frames are scaled to [-1, 1] in one pass straight into
+    /// the tensor's memory (the same values as [`crate::encoder::to_input`],
+    /// without its three intermediate tensors); elsewhere the uint8 frames
+    /// travel and are converted on the device.
     pub fn from_loader(
         b: &lam_data::loader::Batch,
         (h, w): (usize, usize),
         device: Device,
     ) -> Self {
         let n = b.offsets.len() as i64;
+        let shape = [n, h as i64, w as i64, OBS_CHANNELS];
         let frames = |v: &[u8]| {
-            crate::encoder::to_input(
-                &Tensor::from_slice(v)
-                    .view([n, h as i64, w as i64, OBS_CHANNELS])
-                    .to_device(device),
-            )
+            if device == Device::Cpu {
+                scaled_frames(v, shape)
+            } else {
+                crate::encoder::to_input(&Tensor::from_slice(v).view(shape).to_device(device))
+            }
         };
         Self {
             obs: frames(&b.obs),
@@ -78,6 +84,26 @@ impl TrainBatch {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// uint8 frames `[B, H, W, C]` as floats in [-1, 1], `[B, C, H, W]` with
+/// channels-last strides: `x / 127.5 - 1` computed once per value into a
+/// fresh CPU tensor.
+fn scaled_frames(v: &[u8], shape: [i64; 4]) -> Tensor {
+    assert_eq!(
+        v.len() as i64,
+        shape.iter().product::<i64>(),
+        "frame bytes do not match the batch shape"
+    );
+    let mut t = Tensor::empty(shape, (Kind::Float, Device::Cpu));
+    // SAFETY: `t` is a fresh contiguous f32 CPU tensor of exactly v.len()
+    // elements, owned here and not aliased while the slice lives.
+    let out = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, v.len()) };
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o = f32::from(x) / 127.5 - 1.0;
+    }
+    t = t.permute([0, 3, 1, 2]);
+    t
 }
 
 /// Sizes the data fixes: image side and action / state widths.
@@ -301,48 +327,69 @@ impl Model {
         matches!(self, Model::Bc(_) | Model::Decoder { .. })
     }
 
-    /// The method's loss on (possibly augmented) frames, and the latent it used.
-    fn loss(
-        &self,
-        obs: &Tensor,
-        next: &Tensor,
-        future: &Tensor,
-        actions: &Tensor,
-    ) -> (Tensor, Option<Tensor>) {
-        match self {
+    /// The method's loss on (possibly augmented) frames, with the latent and
+    /// the observation embedding it computed on the way (what the online
+    /// probes read when `train.probe_inputs = "step"`).
+    fn loss(&self, obs: &Tensor, next: &Tensor, future: &Tensor, actions: &Tensor) -> Forward {
+        let (loss, latent, embedding) = match self {
             Model::Lapo(m) => {
                 let out = m.forward(obs, next, future);
-                (out.loss, Some(out.latent))
+                (out.loss, Some(out.latent), out.embedding)
             }
             Model::Laom(m) => {
                 let out = m.forward(obs, next, future);
-                (out.loss, Some(out.latent))
+                (out.loss, Some(out.latent), out.embedding)
             }
-            Model::Idm(m) => (
-                m.predict(obs, next).mse_loss(actions, Reduction::Mean),
-                None,
-            ),
-            Model::Bc(m) => (m.forward(obs).mse_loss(actions, Reduction::Mean), None),
+            Model::Idm(m) => {
+                let (predicted, e_t) = m.predict_and_embed(obs, next);
+                (predicted.mse_loss(actions, Reduction::Mean), None, e_t)
+            }
+            Model::Bc(m) => {
+                let e = m.embed(obs);
+                (m.head(&e).mse_loss(actions, Reduction::Mean), None, e)
+            }
             Model::LatentBc { actor, teacher } => {
                 // Targets: the teacher's latent for (o_t, o_{t+1}).
                 let target = tch::no_grad(|| teacher.latent(obs, next))
                     .expect("the teacher is a LAM")
                     .to_kind(Kind::Float);
-                let predicted = actor.forward(obs);
+                let e = actor.embed(obs);
+                let predicted = actor.head(&e);
                 (
                     predicted.mse_loss(&target, Reduction::Mean),
                     Some(predicted),
+                    e,
                 )
             }
             Model::Decoder { actor, decoder } => {
-                let z = tch::no_grad(|| actor.forward(obs));
+                let (e, z) = tch::no_grad(|| {
+                    let e = actor.embed(obs);
+                    let z = actor.head(&e);
+                    (e, z)
+                });
                 (
                     decoder.forward(&z).mse_loss(actions, Reduction::Mean),
                     Some(z),
+                    e,
                 )
             }
+        };
+        Forward {
+            loss,
+            latent,
+            embedding,
         }
     }
+}
+
+/// What a method's forward pass gives the trainer.
+struct Forward {
+    /// The method's own loss.
+    loss: Tensor,
+    /// The latent the probes read (latent methods, latent BC, decoder).
+    latent: Option<Tensor>,
+    /// The embedding of o_t the state probe reads.
+    embedding: Tensor,
 }
 
 /// A model with its optimizer, probes and the state needed to resume.
@@ -404,7 +451,7 @@ impl Trainer {
         Ok(Self {
             action_probe,
             state_probe,
-            autocast: config.train.precision == Precision::Bf16,
+            autocast: config.train.precision.uses_bf16(device),
             vs,
             model,
             adam,
@@ -461,7 +508,12 @@ impl Trainer {
     pub fn step(&mut self, batch: &TrainBatch, labeled: Option<&TrainBatch>) -> StepMetrics {
         let t = &self.config.train;
         let lr = learning_rate(self.step, t.warmup_steps, t.steps, t.lr);
-        let aug = t.augment.then(AugmentConfig::default);
+        let aug = t.augment.then_some(AugmentConfig {
+            max_shift: t.augmentation.shift,
+            max_rotation: t.augmentation.rotation,
+            max_perspective: t.augmentation.perspective,
+            border: t.augmentation.border,
+        });
         let mut view = |x: &Tensor| match &aug {
             Some(a) => augment(x, a, &mut self.rng),
             None => x.shallow_clone(),
@@ -469,20 +521,22 @@ impl Trainer {
         let (obs, next, future) = (view(&batch.obs), view(&batch.next), view(&batch.future));
         let (model, coef) = (&self.model, t.supervision_coef);
         let device = self.vs.device();
-        let (loss, latent, action_loss) = crate::autocast::autocast(self.autocast, device, || {
-            let (loss, latent) = model.loss(&obs, &next, &future, &batch.actions);
+        let (forward, action_loss) = crate::autocast::autocast(self.autocast, device, || {
+            let mut forward = model.loss(&obs, &next, &future, &batch.actions);
+            forward.loss = forward.loss.to_kind(Kind::Float);
             let action_loss = match (model, labeled) {
                 (Model::Laom(m), Some(l)) if coef > 0.0 => {
                     m.action_loss(&l.obs, &l.future, &l.actions)
                 }
                 _ => None,
             };
-            (
-                loss.to_kind(Kind::Float),
-                latent,
-                action_loss.map(|a| a.to_kind(Kind::Float)),
-            )
+            (forward, action_loss.map(|a| a.to_kind(Kind::Float)))
         });
+        let Forward {
+            loss,
+            latent,
+            embedding,
+        } = forward;
         let total = match &action_loss {
             Some(a) => &loss + a * coef,
             None => loss.shallow_clone(),
@@ -495,15 +549,18 @@ impl Trainer {
         if let Model::Laom(m) = &mut self.model {
             m.update_target();
         }
-        // Probes read the un-augmented batch, detached; without
-        // augmentation the step's own latent serves.
-        let augmented = aug.is_some();
+        // The probes read the step's own tensors, detached (augmented when
+        // the run augments), or a clean pass over the un-augmented batch.
+        let clean = aug.is_some() && t.probe_inputs == ProbeInputs::Clean;
         let (latent, embedding) = tch::no_grad(|| {
-            let latent = match latent {
-                Some(l) if !augmented => Some(l.detach()),
-                _ => self.model.latent(&batch.obs, &batch.future),
-            };
-            (latent, self.model.embed(&batch.obs))
+            if clean {
+                (
+                    self.model.latent(&batch.obs, &batch.future),
+                    self.model.embed(&batch.obs),
+                )
+            } else {
+                (latent.map(|l| l.detach()), embedding.detach())
+            }
         });
         let action_probe = match (&mut self.action_probe, latent) {
             (Some(p), Some(l)) => Some(p.step(&l.to_kind(Kind::Float), &batch.actions)),
@@ -533,13 +590,13 @@ impl Trainer {
         };
         tch::no_grad(|| {
             for b in batches {
-                let (loss, latent) = self.model.loss(&b.obs, &b.next, &b.future, &b.actions);
-                sum.loss += loss.double_value(&[]);
-                sum.action_mse += match (&self.action_probe, latent) {
+                let f = self.model.loss(&b.obs, &b.next, &b.future, &b.actions);
+                sum.loss += f.loss.double_value(&[]);
+                sum.action_mse += match (&self.action_probe, f.latent) {
                     (Some(p), Some(l)) => p.mse(&l, &b.actions),
-                    _ => loss.double_value(&[]),
+                    _ => f.loss.double_value(&[]),
                 };
-                sum.state_probe += self.state_probe.mse(&self.model.embed(&b.obs), &b.states);
+                sum.state_probe += self.state_probe.mse(&f.embedding, &b.states);
             }
         });
         EvalMetrics {
@@ -690,11 +747,20 @@ mod tests {
     };
 
     fn config(preset: &str, sets: &[&str]) -> RunConfig {
-        let mut sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        sets.extend(["train.grad_clip=10".into(), "model.latent_dim=16".into()]);
+        // Defaults first, so a test's own settings win. f32: bf16 kernels of
+        // libtorch running concurrently in other tests were seen to change
+        // the last digits of a gradient norm.
+        let mut all: Vec<String> = [
+            "train.grad_clip=10",
+            "model.latent_dim=16",
+            "train.precision=f32",
+        ]
+        .map(String::from)
+        .to_vec();
+        all.extend(sets.iter().map(|s| s.to_string()));
         RunConfig::preset(preset)
             .unwrap()
-            .with_overrides(&sets)
+            .with_overrides(&all)
             .unwrap()
     }
 
@@ -790,6 +856,22 @@ mod tests {
             trained < 0.5 * at_init,
             "linear fit MSE trained {trained:.4} vs at init {at_init:.4}"
         );
+    }
+
+    #[test]
+    fn loader_frames_scale_exactly_like_to_input() {
+        // Every byte value, in the loader's [B, H, W, C] layout.
+        let v: Vec<u8> = (0..2 * 4 * 4 * 9).map(|i| (i * 37 % 256) as u8).collect();
+        let shape = [2, 4, 4, OBS_CHANNELS];
+        let ours = scaled_frames(&v, shape);
+        let reference = crate::encoder::to_input(&Tensor::from_slice(&v).view(shape));
+        assert_eq!(ours.size(), reference.size());
+        assert_eq!(ours.stride(), reference.stride());
+        assert!(ours.equal(&reference), "values differ from to_input");
+        let all: Vec<u8> = (0..=255).flat_map(|x| [x; 9]).collect();
+        let shape = [1, 16, 16, OBS_CHANNELS];
+        let reference = crate::encoder::to_input(&Tensor::from_slice(&all).view(shape));
+        assert!(scaled_frames(&all, shape).equal(&reference));
     }
 
     #[test]

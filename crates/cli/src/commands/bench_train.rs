@@ -1,18 +1,21 @@
-//! `lam bench train`: samples/s of one training step per preset, beside the
-//! same model and step written in PyTorch (`benches/train_step.py`) and
-//! run on the same machine in the same benchmark, in f32 and bf16 autocast.
+//! `lam bench train`: samples/s per preset of what users run — the whole
+//! `lam train` loop on real dataset files (loader, augmentation, labeled
+//! batch, probes, metrics, held-out evaluation, checkpoint) — beside one
+//! training step on synthetic batches and the same step written in PyTorch
+//! (`benches/train_step.py`), in one run on one machine, with the ratios.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use lam_models::config::{Precision, RunConfig};
+use lam_models::config::{Precision, RunConfig, FIXED_PRESETS};
+use lam_models::cpu::CpuFeatures;
+use lam_models::run::{train, RunData, RunDir, RunEvent};
 use lam_models::train::{DataShape, TrainBatch, Trainer};
 use tch::{Device, Kind, Tensor};
-
 /// Where the PyTorch twin of a benchmark runs (shared by `lam bench train`
 /// and `lam bench sac`).
 #[derive(Debug, Args)]
@@ -88,24 +91,46 @@ impl PythonSide {
 /// Arguments of `lam bench train`.
 #[derive(Debug, Args)]
 pub struct TrainBenchArgs {
-    /// Presets to time (default: every -mini preset).
+    /// Presets to time (default: every -mini preset that needs no teacher,
+    /// and the official-tiny presets).
     #[arg(long, value_delimiter = ',')]
     presets: Vec<String>,
     /// Samples per batch (default: each preset's own).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Timed steps per measurement.
+    /// Timed synthetic steps per measurement.
     #[arg(long, default_value_t = 10)]
     steps: usize,
-    /// Untimed steps first.
+    /// Untimed synthetic steps first.
     #[arg(long, default_value_t = 2)]
     warmup: usize,
-    /// Image side of the synthetic batches.
+    /// Steps of the end-to-end `lam train` run per preset (a held-out
+    /// evaluation and a checkpoint come at its end, as in every run).
+    #[arg(long, default_value_t = 250)]
+    e2e_steps: usize,
+    /// Skip the end-to-end runs.
+    #[arg(long)]
+    no_e2e: bool,
+    /// Training file for the end-to-end runs (default: 8 x 1000 steps of
+    /// cheetah-run under scale_easy_video_hard, collected once with the
+    /// shipped expert into `--data-dir`).
+    #[arg(long, requires = "eval_data")]
+    data: Option<PathBuf>,
+    /// Labeled file for LAOM + supervision (default: 4 trajectories of the training file).
+    #[arg(long, requires = "data")]
+    labeled: Option<PathBuf>,
+    /// Held-out file for the evaluations.
+    #[arg(long = "eval-data", requires = "data")]
+    eval_data: Option<PathBuf>,
+    /// Where the default files are collected (once) and the runs written.
+    #[arg(long, default_value = "runs/bench-train")]
+    data_dir: PathBuf,
+    /// Image side of the synthetic batches (the data files set their own).
     #[arg(long, default_value_t = 64)]
     image: i64,
     #[command(flatten)]
     torch: PythonSide,
-    /// Skip the bf16 measurements.
+    /// Skip the bf16 measurements (synthetic and PyTorch).
     #[arg(long)]
     no_bf16: bool,
 }
@@ -130,7 +155,7 @@ fn synthetic(n: i64, image: i64, device: Device) -> TrainBatch {
     }
 }
 
-/// Samples/s of our trainer on `config`, and its parameter count.
+/// Samples/s of our trainer's step on `config`, and its parameter count.
 fn rust_rate(config: &RunConfig, args: &TrainBenchArgs, device: Device) -> Result<(f64, i64)> {
     let shape = DataShape {
         image: args.image,
@@ -154,6 +179,118 @@ fn rust_rate(config: &RunConfig, args: &TrainBenchArgs, device: Device) -> Resul
     }
     let rate = (n as usize * args.steps) as f64 / start.elapsed().as_secs_f64();
     Ok((rate, t.parameter_count()))
+}
+
+/// The files of the end-to-end runs.
+struct BenchData {
+    train: PathBuf,
+    labeled: PathBuf,
+    eval: PathBuf,
+}
+
+/// The files given, or the default ones (collected on first use).
+fn bench_data(args: &TrainBenchArgs) -> Result<BenchData> {
+    if let (Some(train), Some(eval)) = (&args.data, &args.eval_data) {
+        return Ok(BenchData {
+            train: train.clone(),
+            labeled: args.labeled.clone().unwrap_or_else(|| train.clone()),
+            eval: eval.clone(),
+        });
+    }
+    let dir = args.data_dir.join("data");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let d = BenchData {
+        train: dir.join("cheetah-run-sevh-8x1000.hdf5"),
+        labeled: dir.join("cheetah-run-sevh-labeled-4.hdf5"),
+        eval: dir.join("cheetah-run-sevh-val-2x1000.hdf5"),
+    };
+    let lam = std::env::current_exe().context("finding the lam binary")?;
+    let experts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../experts");
+    let expert = lam_experts::expert_checkpoint(&experts, lam_env::TaskId::CheetahRun);
+    let run = |what: &str, cmd: &mut Command| -> Result<()> {
+        eprintln!("bench train: {what}");
+        let status = cmd.stdin(Stdio::null()).status()?;
+        if !status.success() {
+            bail!("{what} failed ({status})");
+        }
+        Ok(())
+    };
+    for (file, n, seed, split) in [(&d.train, "8", "0", "train"), (&d.eval, "2", "1000", "val")] {
+        if !file.exists() {
+            run(
+                &format!("collecting {}", file.display()),
+                Command::new(&lam)
+                    .args([
+                        "collect",
+                        "--task",
+                        "cheetah-run",
+                        "--preset",
+                        "scale_easy_video_hard",
+                        "--trajectories",
+                        n,
+                        "--seed",
+                        seed,
+                        "--split",
+                        split,
+                        "--expert",
+                    ])
+                    .arg(&expert)
+                    .arg("--out")
+                    .arg(file),
+            )?;
+        }
+    }
+    if !d.labeled.exists() {
+        run(
+            &format!("sampling {}", d.labeled.display()),
+            Command::new(&lam)
+                .args(["data", "sample-labeled"])
+                .arg(&d.train)
+                .args(["--trajectories", "4", "--out"])
+                .arg(&d.labeled),
+        )?;
+    }
+    Ok(d)
+}
+
+/// One end-to-end `lam train` run of `steps` steps: (samples/s of the
+/// training loop, start-up seconds before the first step, precision used).
+fn e2e_rate(
+    config: &RunConfig,
+    steps: usize,
+    data: &BenchData,
+    dir: &Path,
+    device: Device,
+) -> Result<(f64, f64, bool)> {
+    let mut c = config.clone();
+    c.train.steps = steps;
+    c.train.warmup_steps = c.train.warmup_steps.min(steps);
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let run_data = RunData {
+        data: data.train.clone(),
+        labeled: c.needs_labels().then(|| data.labeled.clone()),
+        eval: Some(data.eval.clone()),
+        teacher: None,
+    };
+    let began = Instant::now();
+    let mut loop_start = None;
+    let mut autocast = false;
+    train(&RunDir::new(dir), Some(&c), &run_data, device, None, |e| {
+        if let RunEvent::Started { autocast: a, .. } = e {
+            loop_start = Some(Instant::now());
+            autocast = a;
+        }
+    })
+    .with_context(|| format!("end-to-end run in {}", dir.display()))?;
+    let first = loop_start.context("the run never started")?;
+    let samples = (steps * c.train.batch_size) as f64;
+    Ok((
+        samples / first.elapsed().as_secs_f64(),
+        (first - began).as_secs_f64(),
+        autocast,
+    ))
 }
 
 /// What the PyTorch twin reports.
@@ -184,37 +321,55 @@ fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures>
     )
 }
 
+/// The default presets: every -mini preset that trains on its own, then
+/// the official tiny configuration.
+fn default_presets() -> Vec<String> {
+    RunConfig::preset_names()
+        .into_iter()
+        .filter(|n| n.ends_with("-mini"))
+        .filter(|n| RunConfig::preset(n).is_some_and(|c| !c.method.needs_teacher()))
+        .chain(FIXED_PRESETS.iter().map(|p| p.name.to_string()))
+        .collect()
+}
+
 /// Runs `lam bench train`.
 pub fn run(args: TrainBenchArgs) -> Result<()> {
-    let presets: Vec<String> = if args.presets.is_empty() {
-        RunConfig::preset_names()
-            .into_iter()
-            .filter(|n| n.ends_with("-mini"))
-            .collect()
+    let presets = if args.presets.is_empty() {
+        default_presets()
     } else {
         args.presets.clone()
     };
     let device = lam_models::device::best_device();
+    let cpu = CpuFeatures::detect();
+    println!("{}", cpu.describe());
+    println!("lam bench train ({})", lam_models::device::describe());
+    let data = if args.no_e2e {
+        None
+    } else {
+        Some(bench_data(&args)?)
+    };
     println!(
-        "lam bench train: one training step on synthetic {0}x{0} batches ({1})",
-        args.image,
-        lam_models::device::describe()
+        "synthetic: {} timed steps after {} on random {side}x{side} batches; e2e: `lam train` for {} steps on {} (held-out {}), evaluation and checkpoint included; samples/s (higher is better)",
+        args.steps,
+        args.warmup,
+        args.e2e_steps,
+        data.as_ref().map_or("-".into(), |d| d.train.display().to_string()),
+        data.as_ref().map_or("-".into(), |d| d.eval.display().to_string()),
+        side = args.image,
     );
     println!(
-        "{} timed steps after {} warm-up steps; samples/s (higher is better)",
-        args.steps, args.warmup
-    );
-    println!(
-        "{:<22} {:>6} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}",
+        "{:<26} {:>5} {:>9} {:>5} {:>8} {:>8} {:>8} {:>7} {:>9} {:>10} {:>9}",
         "preset",
         "batch",
         "params",
-        "lam f32",
+        "prec",
+        "syn f32",
+        "syn bf16",
+        "e2e",
+        "e2e/syn",
         "torch f32",
-        "ratio",
-        "lam bf16",
         "torch bf16",
-        "ratio"
+        "e2e/torch"
     );
     let mut torch_version = None;
     for name in &presets {
@@ -222,14 +377,29 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
         if let Some(b) = args.batch_size {
             config.train.batch_size = b;
         }
-        config.train.precision = Precision::F32;
-        let (lam_f32, params) = rust_rate(&config, &args, device)?;
-        let lam_bf16 = if args.no_bf16 {
+        if config.method.needs_teacher() {
+            bail!("{name}: trains on top of another run; bench train times methods that train on their own");
+        }
+        let bf16 = config.train.precision.uses_bf16(device);
+        let mut f32c = config.clone();
+        f32c.train.precision = Precision::F32;
+        let (syn_f32, params) = rust_rate(&f32c, &args, device)?;
+        let syn_bf16 = if args.no_bf16 {
             None
         } else {
             let mut c = config.clone();
             c.train.precision = Precision::Bf16;
             Some(rust_rate(&c, &args, device)?.0)
+        };
+        let e2e = match &data {
+            Some(d) => Some(e2e_rate(
+                &config,
+                args.e2e_steps,
+                d,
+                &args.data_dir.join("runs").join(name),
+                device,
+            )?),
+            None => None,
         };
         let torch = if !args.torch.enabled() || device != Device::Cpu {
             None
@@ -251,17 +421,26 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
             torch.as_ref().map(|t| t.f32),
             torch.as_ref().and_then(|t| t.bf16),
         );
+        let torch_best = match (t32, t16) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let used = e2e.map_or(bf16, |e| e.2);
+        let syn_used = if used { syn_bf16 } else { Some(syn_f32) };
+        let e2e_rate = e2e.map(|e| e.0);
         println!(
-            "{:<22} {:>6} {:>10} {:>10} {:>10} {:>7} {:>10} {:>10} {:>7}",
+            "{:<26} {:>5} {:>9} {:>5} {:>8} {:>8} {:>8} {:>7} {:>9} {:>10} {:>9}",
             name,
             config.train.batch_size,
             params,
-            format!("{lam_f32:.0}"),
+            if used { "bf16" } else { "f32" },
+            format!("{syn_f32:.0}"),
+            fmt(syn_bf16),
+            fmt(e2e_rate),
+            ratio(e2e_rate, syn_used),
             fmt(t32),
-            ratio(Some(lam_f32), t32),
-            fmt(lam_bf16),
             fmt(t16),
-            ratio(lam_bf16, t16)
+            ratio(e2e_rate, torch_best),
         );
         if let Some(t) = &torch {
             if t.parameters != params {
@@ -270,8 +449,9 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
             torch_version = Some(t.torch.clone());
         }
     }
+    println!("prec: the precision lam chose (precision = \"auto\": bf16 only where the CPU computes it natively); e2e/syn: end to end over the synthetic step at that precision; e2e/torch: over PyTorch's better precision");
     if let Some(v) = torch_version {
-        println!("PyTorch {v} (benches/train_step.py), same threads; ratio = lam / PyTorch");
+        println!("PyTorch {v} (benches/train_step.py), same threads, same step on the same synthetic batches");
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use lam_data::DatasetReader;
-use lam_models::config::{RunConfig, PRESETS};
+use lam_models::config::{RunConfig, FIXED_PRESETS, PRESETS};
 use lam_models::run::{train, RunData, RunDir, RunEvent, RunSummary};
 use tch::Device;
 
@@ -97,6 +97,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         println!("presets (each also as NAME-mini, sized for a 2-core CPU):");
         for p in PRESETS {
             println!("  {:<16} {}", p.name, p.about);
+        }
+        println!("fixed-size presets:");
+        for p in FIXED_PRESETS {
+            println!("  {:<26} {}", p.name, p.about);
         }
         return Ok(());
     }

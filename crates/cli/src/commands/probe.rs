@@ -36,6 +36,10 @@ pub struct ProbeArgs {
     /// Seed of the sample draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Largest future offset K of the probed pairs (o_t, o_{t+k}), k
+    /// uniform in 1..=K (default: the run's own train.max_offset).
+    #[arg(long)]
+    max_offset: Option<usize>,
     /// Where to run the model.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
@@ -51,11 +55,17 @@ struct Features {
     predicted: Option<Tensor>,
 }
 
-fn features(t: &Trainer, file: &Path, samples: usize, seed: u64) -> Result<Features> {
+fn features(
+    t: &Trainer,
+    file: &Path,
+    samples: usize,
+    seed: u64,
+    max_offset: usize,
+) -> Result<Features> {
     let batch_size = 256.min(samples.max(1));
     let config = LoaderConfig {
         batch_size,
-        max_offset: t.config.train.max_offset,
+        max_offset,
         seed,
         ..LoaderConfig::default()
     };
@@ -135,10 +145,14 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         bail!("--samples must be at least 2");
     }
     let eval_file = args.eval_data.clone().unwrap_or_else(|| args.data.clone());
-    let fit = features(&trainer, &args.data, args.samples, args.seed)?;
-    let held = features(&trainer, &eval_file, args.samples, args.seed ^ 0xE7A1)?;
+    let k = args.max_offset.unwrap_or(trainer.config.train.max_offset);
+    if k == 0 {
+        bail!("--max-offset must be at least 1");
+    }
+    let fit = features(&trainer, &args.data, args.samples, args.seed, k)?;
+    let held = features(&trainer, &eval_file, args.samples, args.seed ^ 0xE7A1, k)?;
     println!(
-        "{:?} model at step {} from {}",
+        "{:?} model at step {} from {}; pairs (o_t, o_t+k) with k uniform in 1..={k}",
         trainer.config.method,
         trainer.steps(),
         dir.checkpoint().display()

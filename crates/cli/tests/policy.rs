@@ -62,6 +62,22 @@ fn collect_train_probe_and_evaluate_a_policy() {
         "32",
     ]);
     assert!(probe.contains("latent action -> action"), "{probe}");
+    assert!(
+        probe.contains("k uniform in 1..=10"),
+        "the run's own K: {probe}"
+    );
+    let k1 = ok(&[
+        "probe",
+        "--run",
+        &lam_run,
+        "--data",
+        &data,
+        "--samples",
+        "32",
+        "--max-offset",
+        "1",
+    ]);
+    assert!(k1.contains("k uniform in 1..=1\n"), "{k1}");
     let result = p("eval.json");
     let text = ok(&[
         "eval",

@@ -52,31 +52,26 @@ fn collect_train_probe_and_evaluate_a_policy() {
     assert!(report.contains("actions: raw expert outputs"), "{report}");
     train("latent-bc-mini", &actor, &["--teacher", &lam_run]);
     train("decoder-mini", &decoder, &["--teacher", &actor]);
-    let probe = ok(&[
-        "probe",
-        "--run",
-        &lam_run,
-        "--data",
-        &data,
-        "--samples",
-        "32",
-    ]);
+    let probe_with = |extra: &[&str]| {
+        let mut args = vec![
+            "probe",
+            "--run",
+            &lam_run,
+            "--data",
+            &data,
+            "--samples",
+            "32",
+        ];
+        args.extend_from_slice(extra);
+        ok(&args)
+    };
+    let probe = probe_with(&[]);
     assert!(probe.contains("latent action -> action"), "{probe}");
     assert!(
         probe.contains("k uniform in 1..=10"),
         "the run's own K: {probe}"
     );
-    let k1 = ok(&[
-        "probe",
-        "--run",
-        &lam_run,
-        "--data",
-        &data,
-        "--samples",
-        "32",
-        "--max-offset",
-        "1",
-    ]);
+    let k1 = probe_with(&["--max-offset", "1"]);
     assert!(k1.contains("k uniform in 1..=1\n"), "{k1}");
     let result = p("eval.json");
     let text = ok(&[

@@ -6,20 +6,27 @@
 use rand::{Rng, RngCore};
 use tch::{Kind, Tensor};
 
-/// How strong each transform is.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// How strong each transform is; a run's `[train.augmentation]` table.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AugmentConfig {
     /// Largest shift, as a fraction of the image side (4/64 by default).
+    #[serde(rename = "shift")]
     pub max_shift: f64,
     /// Largest rotation, degrees.
+    #[serde(rename = "rotation")]
     pub max_rotation: f64,
-    /// Largest corner displacement of the perspective warp, fraction of the side.
+    /// Largest corner displacement of the perspective warp (normalised
+    /// coordinates: the image spans [-1, 1]).
+    #[serde(rename = "perspective")]
     pub max_perspective: f64,
-    /// Repeat the border outside the image (else zeros).
+    /// Outside the image: repeat the border pixels (true) or zeros (false).
     pub border: bool,
 }
 
 impl Default for AugmentConfig {
+    /// The strengths lam has always used: shifts up to 4/64 of the side,
+    /// rotations up to 90 degrees, corners moved up to 0.2, zeros outside.
     fn default() -> Self {
         Self {
             max_shift: 4.0 / 64.0,
@@ -142,14 +149,9 @@ pub fn draw(choice: Choice, config: &AugmentConfig, rng: &mut impl Rng) -> [[f64
     }
 }
 
-/// Applies one sampling map per sample to `x` (`[B, C, H, W]`), bilinear,
-/// zeros outside.
-pub fn warp(x: &Tensor, maps: &[Mat3]) -> Tensor {
-    warp_with(x, maps, false)
-}
-
-/// [`warp`], with the border pixels repeated outside the image when `border`.
-pub fn warp_with(x: &Tensor, maps: &[Mat3], border: bool) -> Tensor {
+/// Applies one sampling map per sample to `x` (`[B, C, H, W]`), bilinear;
+/// outside the image the border pixels repeat when `border`, else zeros.
+pub fn warp(x: &Tensor, maps: &[Mat3], border: bool) -> Tensor {
     let size = x.size();
     let (b, h, w) = (size[0], size[2], size[3]);
     assert_eq!(maps.len() as i64, b, "one map per sample");
@@ -183,7 +185,7 @@ pub fn augment(x: &Tensor, config: &AugmentConfig, rng: &mut impl RngCore) -> Te
             draw(choice, config, rng)
         })
         .collect();
-    warp_with(x, &maps, config.border)
+    warp(x, &maps, config.border)
 }
 
 #[cfg(test)]
@@ -204,7 +206,7 @@ mod tests {
     #[test]
     fn identity_leaves_images_unchanged() {
         let x = images(3);
-        let y = warp(&x, &[IDENTITY; 3]);
+        let y = warp(&x, &[IDENTITY; 3], false);
         assert!(max_abs(&(y - &x)) < 1e-5);
     }
 
@@ -216,7 +218,7 @@ mod tests {
             let maps: Vec<Mat3> = (0..4)
                 .map(|_| draw(choice, &AugmentConfig::default(), &mut rng))
                 .collect();
-            let y = warp(&x, &maps);
+            let y = warp(&x, &maps, false);
             assert_eq!(y.size(), x.size());
             assert!(max_abs(&y) <= 1.0 + 1e-5, "{choice:?} left the value range");
             if choice != Choice::Identity {
@@ -230,7 +232,7 @@ mod tests {
         let x = images(1);
         // Sample one pixel to the right: output(i, j) = input(i, j + 1).
         let m = [[1.0, 0.0, 2.0 / 16.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-        let y = warp(&x, &[m]);
+        let y = warp(&x, &[m], false);
         let diff = y.narrow(3, 0, 15) - x.narrow(3, 1, 15);
         assert!(max_abs(&diff) < 1e-5);
     }
@@ -240,10 +242,10 @@ mod tests {
         let x = images(1);
         // Sample 4 pixels to the right: the last 4 columns see the edge column.
         let m = [[1.0, 0.0, 8.0 / 16.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-        let y = warp_with(&x, &[m], true);
+        let y = warp(&x, &[m], true);
         let edge = x.narrow(3, 15, 1);
         assert!(max_abs(&(y.narrow(3, 12, 4) - &edge)) < 1e-5);
-        let zeros = warp_with(&x, &[m], false);
+        let zeros = warp(&x, &[m], false);
         assert!(max_abs(&zeros.narrow(3, 13, 3)) < 1e-5);
     }
 

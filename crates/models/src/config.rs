@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::augment::AugmentConfig;
 use crate::encoder::Depth;
 
 /// Which model a run trains.
@@ -127,7 +128,7 @@ pub struct TrainSettings {
     pub augment: bool,
     /// How strong the augmentations are.
     #[serde(default)]
-    pub augmentation: AugmentSettings,
+    pub augmentation: AugmentConfig,
     /// Weight of the supervised action loss; > 0 needs labeled data.
     pub supervision_coef: f64,
     /// Learning rate of the linear probes.
@@ -146,49 +147,6 @@ pub struct TrainSettings {
     /// Stream the dataset from disk through a cache of this many MiB
     /// instead of reading it all into memory; 0 reads it all.
     pub stream_cache_mib: usize,
-}
-
-/// Strengths of LAOM's augmentations (`[train.augmentation]`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AugmentSettings {
-    /// Largest shift, as a fraction of the image side.
-    pub shift: f64,
-    /// Largest rotation, degrees.
-    pub rotation: f64,
-    /// Largest corner displacement of the perspective warp (normalised
-    /// coordinates: the image spans [-1, 1]).
-    pub perspective: f64,
-    /// Outside the image: repeat the border pixels (true) or zeros (false).
-    pub border: bool,
-}
-
-impl Default for AugmentSettings {
-    /// The strengths lam has always used: shifts up to 4/64 of the side,
-    /// rotations up to 90 degrees, corners moved up to 0.2, zeros outside.
-    fn default() -> Self {
-        Self {
-            shift: 4.0 / 64.0,
-            rotation: 90.0,
-            perspective: 0.2,
-            border: false,
-        }
-    }
-}
-
-impl AugmentSettings {
-    /// Closer to the official code's strengths: shifts up to 14 px of 64
-    /// with the border repeated, rotations up to 90 degrees, corners moved
-    /// up to 0.5 (the official perspective warp moves the corners of an
-    /// edge-padded canvas inward by up to half its half-side).
-    pub fn strong() -> Self {
-        Self {
-            shift: 14.0 / 64.0,
-            rotation: 90.0,
-            perspective: 0.5,
-            border: true,
-        }
-    }
 }
 
 /// Everything a run needs besides its data.
@@ -392,7 +350,7 @@ impl RunConfig {
                 eval_batches: 20,
                 precision: Precision::Bf16,
                 probe_inputs: ProbeInputs::Step,
-                augmentation: AugmentSettings::default(),
+                augmentation: AugmentConfig::default(),
                 stream_cache_mib: 8_192,
             },
         }
@@ -463,7 +421,7 @@ impl RunConfig {
                 eval_batches: 8,
                 precision: Precision::Auto,
                 probe_inputs: ProbeInputs::Step,
-                augmentation: AugmentSettings::default(),
+                augmentation: AugmentConfig::default(),
                 stream_cache_mib: 0,
             },
         }
@@ -554,7 +512,10 @@ impl RunConfig {
         }
         let a = &t.augmentation;
         let within = |v: f64, hi: f64| (0.0..=hi).contains(&v);
-        if !(within(a.shift, 1.0) && within(a.rotation, 180.0) && within(a.perspective, 1.0)) {
+        if !(within(a.max_shift, 1.0)
+            && within(a.max_rotation, 180.0)
+            && within(a.max_perspective, 1.0))
+        {
             return Err(format!(
                 "train.augmentation: shift and perspective must be in [0, 1] and rotation in [0, 180] degrees, got {a:?}"
             ));
@@ -668,7 +629,7 @@ mod tests {
         c.model.fsq_levels = vec![4, 4];
         assert!(c.validate().unwrap_err().contains("fsq_levels"));
         let mut c = RunConfig::preset("laom-mini").unwrap();
-        c.train.augmentation.shift = -0.1;
+        c.train.augmentation.max_shift = -0.1;
         assert!(c.validate().unwrap_err().contains("train.augmentation"));
         // Configs written before a setting existed still read (defaults).
         let mut t: toml::Table =

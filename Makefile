@@ -3,7 +3,7 @@
 SHARED ?= ../shared
 CARGO ?= cargo
 
-.PHONY: setup demo test lint bench bench-train build
+.PHONY: setup demo test lint bench bench-train build mini-dcs
 
 setup:
 	@bash scripts/setup.sh
@@ -36,3 +36,11 @@ bench: build
 bench-train: build
 	bash scripts/setup-bench.sh
 	./target/release/lam bench train
+
+# The CPU-scale protocol (experiments/mini-dcs.toml): hours on 2 cores,
+# resumable (re-run the same command after an interruption). ARMS=main runs
+# its core only; the published experts are read from $(SHARED).
+mini-dcs: build
+	./target/release/lam pipeline --config experiments/mini-dcs.toml $(foreach a,$(ARMS),--arm $(a))
+	./target/release/lam report runs/mini-dcs --out runs/mini-dcs/report
+	@echo "The protocol's report: $(abspath runs/mini-dcs/report/report.html)"

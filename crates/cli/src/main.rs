@@ -44,6 +44,13 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Output piped into `head` and closed early ends the process quietly, as
+    // for any command-line tool, instead of a panic on the next print.
+    // SAFETY: restoring the default disposition of one signal before any
+    // thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     malloc::tune_for_training();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -69,8 +76,22 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: library errors
+/// often quote their cause in their own message already.
+fn describe(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !text.contains(&c) {
+            text.push_str(": ");
+            text.push_str(&c);
+        }
+    }
+    text
 }

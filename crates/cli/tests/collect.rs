@@ -72,12 +72,61 @@ fn workers_shards_and_resumes_give_the_same_file() {
 
     // An interrupted collection: two trajectories in the .partial file.
     let resumed = dir.join("resumed.hdf5");
-    let first = dir.join("first.hdf5");
-    collect(&first, &["--trajectories", "2"]);
-    std::fs::rename(&first, dir.join("resumed.hdf5.partial")).unwrap();
+    let text = collect(&resumed, &["--trajectories", "4", "--until", "2"]);
+    assert!(text.contains("stopped at 2 of 4"), "{text}");
+    assert!(!resumed.exists());
+    let partial = dir.join("resumed.hdf5.partial");
+    assert_eq!(contents(&partial).len(), 2);
+    // Starting afresh over it, or resuming with another setting, is refused
+    // and leaves it as it was.
+    let hopper = published(lam_env::TaskId::HopperHop);
+    let refused = |expert: &Path, extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "collect",
+            "--task",
+            "hopper-hop",
+            "--preset",
+            "easy",
+            "--expert",
+            expert.to_str().unwrap(),
+            "--img",
+            "16",
+            "--out",
+            resumed.to_str().unwrap(),
+            "--trajectories",
+            "4",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let o = Command::new(env!("CARGO_BIN_EXE_lam"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "lam {args:?} should fail");
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let err = refused(&hopper, &["--episode-length", "12", "--seed", "3"]);
+    assert!(
+        err.contains("--resume") && err.contains("interrupted"),
+        "{err}"
+    );
+    let err = refused(
+        &hopper,
+        &["--episode-length", "12", "--seed", "4", "--resume"],
+    );
+    assert!(err.contains("seed: 3 then, 4 now"), "{err}");
+    let err = refused(
+        &hopper,
+        &["--episode-length", "13", "--seed", "3", "--resume"],
+    );
+    assert!(err.contains("episode length: 12 then, 13 now"), "{err}");
+    assert_eq!(contents(&partial).len(), 2);
     let text = collect(&resumed, &["--trajectories", "4", "--resume"]);
     assert!(text.contains("wrote 4 trajectories"), "{text}");
     assert_eq!(contents(&resumed), reference);
+    assert!(!partial.exists());
 
     let info = lam(&["data", "info", resumed.to_str().unwrap()]);
     assert!(
@@ -131,5 +180,122 @@ fn bad_requests_are_clear_errors() {
     assert!(err.contains("checkpoint.pt"), "{err}");
     let err = run(&["data", "info", dir.join("none.hdf5").to_str().unwrap()]);
     assert!(err.contains("none.hdf5"), "{err}");
+    // Each cause once (library errors quote theirs already).
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    let words: Vec<&str> = lines[0].split(": ").collect();
+    let mut unique = words.clone();
+    unique.dedup();
+    assert_eq!(words, unique, "a cause printed twice: {err}");
+    // A dataset of a task lam does not know is refused before training.
+    let odd = dir.join("odd.hdf5");
+    let mut w = lam_data::DatasetWriter::create(
+        &odd,
+        lam_data::DatasetAttrs {
+            domain_name: "nowhere".into(),
+            task_name: "run".into(),
+            difficulty: "vanilla".into(),
+            dynamic: false,
+            img_hw: 8,
+            split: "train".into(),
+            dataset_return: None,
+        },
+        &lam_data::WriteOptions::default(),
+    )
+    .unwrap();
+    w.append(&lam_data::Trajectory {
+        obs: vec![0; 20 * 8 * 8 * 3],
+        states: vec![0.0; 20],
+        actions: vec![0.0; 20],
+        traj_return: 0.0,
+        frame: (8, 8),
+        state_size: 1,
+        action_size: 1,
+    })
+    .unwrap();
+    w.finish().unwrap();
+    let err = run(&[
+        "train",
+        "--preset",
+        "lapo-mini",
+        "--data",
+        odd.to_str().unwrap(),
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("\"nowhere\"") && err.contains("no known task"),
+        "{err}"
+    );
+    // Sizes that cannot work are refused before any work (and leave nothing).
+    for (flag, value, says) in [
+        ("--img", "100000", "frame side"),
+        ("--episode-length", "0", "at least 1"),
+        ("--supersample", "0", "rays per pixel"),
+        ("--workers", "0", "at least 1"),
+    ] {
+        let err = run(&with(&base, &["--trajectories", "1", flag, value]));
+        assert!(
+            err.contains(flag) || err.contains(says),
+            "{flag} {value}: {err}"
+        );
+        assert!(
+            !dir.join("x.hdf5.partial").exists(),
+            "{flag} {value} left a partial file"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_second_writer_is_refused_and_the_first_file_stays_whole() {
+    let dir = common::scratch("collect", "writers");
+    let out = dir.join("c.hdf5");
+    let expert = published(lam_env::TaskId::HopperHop);
+    let args = [
+        "collect",
+        "--task",
+        "hopper-hop",
+        "--preset",
+        "easy",
+        "--expert",
+        expert.to_str().unwrap(),
+        "--episode-length",
+        "1000",
+        "--img",
+        "32",
+        "--trajectories",
+        "6",
+        "--workers",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let first = Command::new(env!("CARGO_BIN_EXE_lam"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first has begun its file.
+    let partial = dir.join("c.hdf5.partial");
+    let began = std::time::Instant::now();
+    while !partial.exists() && began.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = Command::new(env!("CARGO_BIN_EXE_lam"))
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second writer succeeded");
+    assert!(err.contains("another process"), "{err}");
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(contents(&out).len(), 6);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -36,6 +36,12 @@ latent_bc = {STEPS}
 decoder = ["train.steps={decoder_steps}", "train.warmup_steps=1", "train.batch_size=8"]
 bc = {STEPS}
 idm = {STEPS}
+
+[[arms]]
+name = "probes"
+methods = ["lapo"]
+presets = ["vanilla"]
+downstream = false
 "#,
         cache = dir.join("cache").display(),
         experts = shared().join("reference/experts").display(),
@@ -72,8 +78,30 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     let (ran, cached, v) = record(&dir);
     assert!(cached.is_empty());
     assert_eq!(ran.len(), v["stages"].as_u64().unwrap() as usize);
-    // bc on all labels + one policy per method, each evaluated.
-    assert_eq!(v["results"].as_array().unwrap().len(), 5);
+    // bc on all labels + one policy per method, each evaluated, and the
+    // two yardsticks (random actions, the expert); the probe-only arm adds
+    // a LAM and no evaluation.
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 7, "{results:?}");
+    for yardstick in ["random", "expert"] {
+        let r = results
+            .iter()
+            .find(|r| r["method"] == yardstick)
+            .unwrap_or_else(|| panic!("no {yardstick} evaluation in {results:?}"));
+        assert_eq!(r["labels"], "-");
+    }
+    let lams: Vec<&serde_json::Value> = v["labels"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("lam-"))
+        .map(|(_, l)| l)
+        .collect();
+    assert!(
+        lams.iter()
+            .any(|l| l["method"] == "lapo" && l["preset"] == "vanilla"),
+        "{lams:?}"
+    );
     // Shared stages exist once: one training file, one labeled subset.
     assert_eq!(ran.iter().filter(|k| k.starts_with("labeled-")).count(), 1);
 
@@ -114,6 +142,29 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     let first = lines[0].split_whitespace().nth(5).unwrap();
     let (ok, text) = lam(&["pipeline", "--config", c, "--job", first]);
     assert!(ok && text.contains("already done"), "{text}");
+    // A stage another process is running is refused, not written twice.
+    let last = lines.last().unwrap().split_whitespace().nth(5).unwrap();
+    let stage = dir.join("cache").join(last);
+    std::fs::remove_file(stage.join(".done")).unwrap();
+    let held = lam_data::OutputLock::at(&stage.join(".stage.lock"), &stage).unwrap();
+    let (ok, text) = lam(&["pipeline", "--config", c, "--job", last]);
+    assert!(!ok && text.contains("another process"), "{text}");
+    drop(held);
+    let (ok, text) = lam(&["pipeline", "--config", c, "--job", last]);
+    assert!(ok && text.contains(": done"), "{text}");
+
+    // One arm alone: the vanilla data (training and held-out files) and its LAM.
+    let (ok, probes) = lam(&["pipeline", "--config", c, "--arm", "probes", "--emit-jobs"]);
+    assert!(ok, "{probes}");
+    let keys: Vec<&str> = probes
+        .lines()
+        .filter(|l| l.starts_with("lam pipeline"))
+        .map(|l| l.split_whitespace().nth(5).unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3, "{probes}");
+    assert!(keys.iter().all(|k| lines.iter().any(|l| l.contains(k))));
+    let (ok, text) = lam(&["pipeline", "--config", c, "--arm", "nope"]);
+    assert!(!ok && text.contains("no such arm"), "{text}");
 
     // The report: tables for every method, and the plots as PNGs.
     let report = dir.join("report");
@@ -131,6 +182,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         "| laom |",
         "| laom-labels |",
         "| bc-all-labels |",
+        "uniformly random actions",
         "held-out probe MSE",
         "(n=1)",
     ] {

@@ -145,6 +145,56 @@ fn collect_train_probe_and_evaluate_a_policy() {
         "1",
     ]);
     assert!(!success && text.contains("takes 4"), "{text}");
+    // walker-run takes 6 actions too: the policy's own record refuses it,
+    // unless asked for, and the result then says so.
+    let cross = [
+        "eval",
+        "--policy",
+        &decoder,
+        "--task",
+        "walker-run",
+        "--episodes",
+        "1",
+        "--episode-length",
+        "5",
+    ];
+    let (success, text) = lam(&cross);
+    assert!(
+        !success && text.contains("trained on cheetah-run") && text.contains("--allow-mismatch"),
+        "{text}"
+    );
+    let crossed = p("cross.json");
+    let text = ok(&[&cross[..], &["--allow-mismatch", "--out", &crossed]].concat());
+    assert!(text.contains("note: trained on cheetah-run"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&crossed).unwrap()).unwrap();
+    assert!(
+        json["mismatch"].as_str().unwrap().contains("walker-run"),
+        "{json}"
+    );
+    // Yardsticks on the same episodes: random actions and the data's expert.
+    for who in [vec!["--random"], vec!["--expert", expert.to_str().unwrap()]] {
+        let text = ok(&[
+            &[
+                "eval",
+                "--like",
+                &data,
+                "--episodes",
+                "2",
+                "--episode-length",
+                "15",
+                "--img",
+                "16",
+            ][..],
+            &who[..],
+        ]
+        .concat());
+        assert!(text.contains("over 2 episodes"), "{who:?}: {text}");
+    }
+    for (flag, value) in [("--episode-length", "0"), ("--normalizer", "0")] {
+        let (success, text) = lam(&["eval", "--policy", &decoder, "--like", &data, flag, value]);
+        assert!(!success && text.contains(flag), "{flag} {value}: {text}");
+    }
     let x = p("x");
     let (success, text) = lam(&[
         "train",

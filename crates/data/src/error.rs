@@ -47,6 +47,20 @@ pub enum DataError {
         /// What was asked and why it cannot be done.
         message: String,
     },
+    /// The output exists and was not to be replaced.
+    #[error("{0}: the file exists; refusing to replace it (remove it or choose another output; commands that offer --force replace it)")]
+    Exists(PathBuf),
+    /// An interrupted write left this partial file.
+    #[error("{0}: an interrupted write left this file; continue it with --resume (same settings) or remove it")]
+    Unfinished(PathBuf),
+    /// Another process is writing the same output.
+    #[error("{file}: another process is writing it (it holds {lock}); wait for it to finish, or choose another output")]
+    Locked {
+        /// The output.
+        file: PathBuf,
+        /// The lock file held by the other writer.
+        lock: PathBuf,
+    },
     /// Reading or writing the file system failed.
     #[error("{file}: {what}: {source}")]
     Io {

@@ -56,6 +56,15 @@ impl Trajectory {
     pub fn check(&self) -> Result<(), String> {
         let t = self.len();
         let (h, w) = self.frame;
+        if self.state_size == 0 || self.action_size == 0 || h == 0 || w == 0 {
+            return Err(format!(
+                "empty sizes: frame {h}x{w}, {} state and {} action values per step",
+                self.state_size, self.action_size
+            ));
+        }
+        if t == 0 {
+            return Err("a trajectory needs at least one step".into());
+        }
         if self.actions.len() != t * self.action_size {
             return Err(format!(
                 "{} action values are not a whole number of {}-value actions",

@@ -8,11 +8,13 @@ mod attrs;
 pub mod error;
 pub mod layout;
 pub mod loader;
+pub mod lock;
 pub mod ops;
 pub mod reader;
 pub mod writer;
 
 pub use error::DataError;
 pub use layout::{DatasetAttrs, Trajectory};
+pub use lock::OutputLock;
 pub use reader::DatasetReader;
-pub use writer::{partial_path, DatasetWriter};
+pub use writer::{partial_path, DatasetWriter, WriteOptions};

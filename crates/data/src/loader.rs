@@ -431,6 +431,12 @@ impl Loader {
                 "no trajectory has two steps or more: nothing to sample".into(),
             ));
         }
+        if config.max_offset >= longest {
+            return Err(bad(format!(
+                "max_offset {} reaches past the end of every trajectory (the longest has {longest} steps): no pair could use the full offset; choose a max_offset below {longest}",
+                config.max_offset
+            )));
+        }
         for _ in 0..config.skip_batches {
             sampler.plan(config.batch_size);
         }

@@ -8,15 +8,17 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::DataError;
 use crate::reader::DatasetReader;
-use crate::writer::DatasetWriter;
+use crate::writer::{DatasetWriter, WriteOptions};
 
 /// Writes `k` trajectories of `source` drawn without replacement (seeded)
-/// to `out`, in their original order; returns the chosen indices.
+/// to `out`, in their original order; returns the chosen indices. An
+/// existing `out` is replaced only when `overwrite`.
 pub fn sample_labeled(
     source: &Path,
     k: usize,
     seed: u64,
     out: &Path,
+    overwrite: bool,
 ) -> Result<Vec<usize>, DataError> {
     let reader = DatasetReader::open(source)?;
     if k == 0 || k > reader.len() {
@@ -31,7 +33,11 @@ pub fn sample_labeled(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut chosen = sample(&mut rng, reader.len(), k).into_vec();
     chosen.sort_unstable();
-    let mut writer = DatasetWriter::create(out, DatasetWriterAttrs::from(&reader))?;
+    let options = WriteOptions {
+        overwrite,
+        ..WriteOptions::default()
+    };
+    let mut writer = DatasetWriter::create(out, DatasetWriterAttrs::from(&reader), &options)?;
     for &i in &chosen {
         writer.append(&reader.trajectory(i)?)?;
     }
@@ -40,15 +46,42 @@ pub fn sample_labeled(
 }
 
 /// Concatenates the trajectories of `inputs` (which must agree on every
-/// root attribute but `dataset_return`) into `out`.
-pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<usize, DataError> {
+/// root attribute but `dataset_return`) into `out`. The same file given
+/// twice, or `out` among the inputs, is refused; an existing `out` is
+/// replaced only when `overwrite`.
+pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: bool) -> Result<usize, DataError> {
     let first = inputs.first().ok_or_else(|| DataError::Request {
         file: out.to_path_buf(),
         message: "nothing to merge: no input files".into(),
     })?;
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let out_canonical = canonical(out);
+    for (i, path) in inputs.iter().enumerate() {
+        let c = canonical(path);
+        if c == out_canonical {
+            return Err(DataError::Request {
+                file: path.clone(),
+                message: "cannot merge a file into itself: choose another output".into(),
+            });
+        }
+        if let Some(j) = inputs[..i].iter().position(|q| canonical(q) == c) {
+            return Err(DataError::Request {
+                file: path.clone(),
+                message: format!(
+                    "given twice (inputs {} and {}): its trajectories would be duplicated",
+                    j + 1,
+                    i + 1
+                ),
+            });
+        }
+    }
     let head = DatasetReader::open(first)?;
     let attrs = DatasetWriterAttrs::from(&head);
-    let mut writer = DatasetWriter::create(out, attrs.clone())?;
+    let options = WriteOptions {
+        overwrite,
+        ..WriteOptions::default()
+    };
+    let mut writer = DatasetWriter::create(out, attrs.clone(), &options)?;
     for path in inputs {
         let reader = DatasetReader::open(path)?;
         let mine = DatasetWriterAttrs::from(&reader);

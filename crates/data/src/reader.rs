@@ -297,8 +297,39 @@ impl DatasetReader {
         let d = g.dataset(field).ctx(&self.path, || {
             format!("opening group \"{i}\" dataset \"{field}\"")
         })?;
-        d.read_raw::<f32>().ctx(&self.path, || {
+        let v = d.read_raw::<f32>().ctx(&self.path, || {
             format!("reading group \"{i}\" dataset \"{field}\"")
+        })?;
+        self.check_finite(i, field, 0, &v)?;
+        Ok(v)
+    }
+
+    /// A NaN or infinity in a float field is an error naming the
+    /// trajectory, field, step and entry (`first_row`: the step of `v[0]`).
+    fn check_finite(
+        &self,
+        i: usize,
+        field: &str,
+        first_row: usize,
+        v: &[f32],
+    ) -> Result<(), DataError> {
+        let Some(at) = v.iter().position(|x| !x.is_finite()) else {
+            return Ok(());
+        };
+        let width = match field {
+            "states" => self.scan.state_size,
+            _ => self.scan.action_size,
+        }
+        .max(1);
+        Err(DataError::Invalid {
+            file: self.path.clone(),
+            item: format!(
+                "group \"{i}\" dataset \"{field}\" step {} entry {}",
+                first_row + at / width,
+                at % width
+            ),
+            expected: "finite numbers".into(),
+            found: v[at].to_string(),
         })
     }
 
@@ -313,7 +344,9 @@ impl DatasetReader {
             .ctx(&self.path, || {
                 format!("reading group \"{i}\" dataset \"{field}\" rows {range:?}")
             })?;
-        Ok(arr.into_raw_vec_and_offset().0)
+        let v = arr.into_raw_vec_and_offset().0;
+        self.check_finite(i, field, range.start, &v)?;
+        Ok(v)
     }
 
     /// States of steps `range` of trajectory `i`.

@@ -3,19 +3,47 @@
 //! group (written under a temporary name, then renamed), so an interrupted
 //! collection leaves a valid file of finished trajectories that `resume`
 //! continues; `finish` writes `dataset_return` and renames the file into place.
+//!
+//! A writer owns its output from the first write to the rename: it holds an
+//! [`OutputLock`] on the target, so a second writer of the same file is
+//! refused before it touches anything. It never replaces an existing file
+//! or discards an interrupted one unless told to ([`WriteOptions`]), and the
+//! settings that shaped the trajectories are recorded in the partial file,
+//! so that `resume` refuses to mix trajectories made differently.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::attrs;
 use crate::error::{Context, DataError};
 use crate::layout::{DatasetAttrs, Trajectory};
+use crate::lock::OutputLock;
 use crate::reader::DatasetReader;
 
 /// Name a trajectory group has while it is being written.
 const WRITING: &str = "_writing";
 
+/// Root attribute of a partial file holding the settings (JSON) that shaped
+/// its trajectories; removed by `finish`, so finished files hold exactly the
+/// published attributes.
+const SETTINGS: &str = "lam_partial_settings";
+
+/// What a writer may do with files already there, and what shaped the
+/// trajectories it writes.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Replace an existing target and discard an interrupted `.partial`
+    /// (otherwise both are refused).
+    pub overwrite: bool,
+    /// Every setting that shapes the trajectories (name → value, e.g. the
+    /// expert's content hash, the seed, the episode length): recorded in
+    /// the partial file, and `resume` refuses to continue with other values.
+    pub settings: BTreeMap<String, String>,
+}
+
 /// Appends trajectories to a dataset file.
 pub struct DatasetWriter {
+    _lock: OutputLock,
     target: PathBuf,
     partial: PathBuf,
     file: hdf5::File,
@@ -54,22 +82,79 @@ fn write_root_attrs(file: &hdf5::File, path: &Path, a: &DatasetAttrs) -> Result<
     Ok(())
 }
 
+/// Compares the settings recorded in a partial file with `now`, naming
+/// every setting that differs with both values.
+fn check_settings(
+    file: &hdf5::File,
+    path: &Path,
+    now: &BTreeMap<String, String>,
+) -> Result<(), DataError> {
+    if !attrs::has(file, SETTINGS) {
+        return Err(DataError::Request {
+            file: path.to_path_buf(),
+            message: "cannot resume: the file records none of the settings that made it (written by an older lam); remove it and start again".into(),
+        });
+    }
+    let text = attrs::read_string(file, path, "root", SETTINGS)?;
+    let then: BTreeMap<String, String> =
+        serde_json::from_str(&text).map_err(|e| DataError::Invalid {
+            file: path.to_path_buf(),
+            item: format!("root attribute {SETTINGS:?}"),
+            expected: "a JSON object of strings".into(),
+            found: format!("{text:?} ({e})"),
+        })?;
+    let missing = String::from("(not set)");
+    let differ: Vec<String> = then
+        .keys()
+        .chain(now.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|k| {
+            let (a, b) = (
+                then.get(k).unwrap_or(&missing),
+                now.get(k).unwrap_or(&missing),
+            );
+            (a != b).then(|| format!("{k}: {a} then, {b} now"))
+        })
+        .collect();
+    if !differ.is_empty() {
+        return Err(DataError::Request {
+            file: path.to_path_buf(),
+            message: format!(
+                "cannot resume with other settings than those that made it ({}); use the same settings, or remove the file to start again",
+                differ.join("; ")
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl DatasetWriter {
-    /// Starts a new collection for `target` (its `.partial` file is
-    /// replaced if one exists; `target` itself is untouched until `finish`).
-    pub fn create(target: &Path, attrs: DatasetAttrs) -> Result<Self, DataError> {
+    /// Starts a new collection for `target`, which must not exist (nor its
+    /// `.partial`) unless `options.overwrite`; `target` itself is untouched
+    /// until `finish`.
+    pub fn create(
+        target: &Path,
+        attrs: DatasetAttrs,
+        options: &WriteOptions,
+    ) -> Result<Self, DataError> {
+        let lock = OutputLock::file(target)?;
         let partial = partial_path(target);
-        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| DataError::Io {
-                file: dir.to_path_buf(),
-                what: "creating the folder".into(),
-                source,
-            })?;
+        if !options.overwrite {
+            if target.exists() {
+                return Err(DataError::Exists(target.to_path_buf()));
+            }
+            if partial.exists() {
+                return Err(DataError::Unfinished(partial));
+            }
         }
         let file = hdf5::File::create(&partial).ctx(&partial, || "creating the file".into())?;
         write_root_attrs(&file, &partial, &attrs)?;
+        let settings = serde_json::to_string(&options.settings).expect("strings serialise");
+        attrs::write_string(&file, &partial, SETTINGS, &settings)?;
         file.flush().ctx(&partial, || "flushing".into())?;
         Ok(Self {
+            _lock: lock,
             target: target.to_path_buf(),
             partial,
             file,
@@ -80,8 +165,14 @@ impl DatasetWriter {
     }
 
     /// Continues an interrupted collection of `target` from its `.partial`
-    /// file, whose root attributes must equal `attrs` (but `dataset_return`).
-    pub fn resume(target: &Path, attrs: DatasetAttrs) -> Result<Self, DataError> {
+    /// file, whose root attributes must equal `attrs` (but `dataset_return`)
+    /// and whose recorded settings must equal `settings`.
+    pub fn resume(
+        target: &Path,
+        attrs: DatasetAttrs,
+        settings: &BTreeMap<String, String>,
+    ) -> Result<Self, DataError> {
+        let lock = OutputLock::file(target)?;
         let partial = partial_path(target);
         if !partial.exists() {
             return Err(DataError::Request {
@@ -89,12 +180,16 @@ impl DatasetWriter {
                 message: "nothing to resume: no interrupted collection of this file".into(),
             });
         }
-        let file = hdf5::File::open_rw(&partial).ctx(&partial, || "opening to resume".into())?;
-        // A trajectory interrupted while being written is dropped.
-        if file.link_exists(WRITING) {
-            file.unlink(WRITING)
-                .ctx(&partial, || "removing an unfinished trajectory".into())?;
+        if target.exists() {
+            return Err(DataError::Request {
+                file: target.to_path_buf(),
+                message: format!(
+                    "the file exists beside the interrupted {}: remove one of them",
+                    partial.display()
+                ),
+            });
         }
+        let file = hdf5::File::open_rw(&partial).ctx(&partial, || "opening to resume".into())?;
         let found = DatasetReader::read_attrs(&file, &partial)?;
         let comparable = |a: &DatasetAttrs| DatasetAttrs {
             dataset_return: None,
@@ -108,11 +203,18 @@ impl DatasetWriter {
                 ),
             });
         }
+        check_settings(&file, &partial, settings)?;
+        // A trajectory interrupted while being written is dropped.
+        if file.link_exists(WRITING) {
+            file.unlink(WRITING)
+                .ctx(&partial, || "removing an unfinished trajectory".into())?;
+        }
         let scan = crate::reader::scan(&file, &partial)?;
         let returns = scan.returns.clone();
         let shape =
             (!returns.is_empty()).then_some((scan.frame, scan.state_size, scan.action_size));
         Ok(Self {
+            _lock: lock,
             target: target.to_path_buf(),
             partial,
             file,
@@ -174,18 +276,26 @@ impl DatasetWriter {
             .new_dataset::<u8>()
             .shape([len, h, w, 3])
             .chunk([len.clamp(1, 32), h.max(1), w.max(1), 3])
+            .fletcher32()
             .create("obs")
             .and_then(|d| d.write_raw(&t.obs))
             .ctx(&path, || format!("writing {item} dataset \"obs\""))?;
+        // Every dataset is chunked with a Fletcher-32 checksum per chunk, so
+        // a damaged file fails to read instead of reading wrong numbers.
+        let rows = len.clamp(1, 1024);
         group
             .new_dataset::<f32>()
             .shape([len, t.state_size])
+            .chunk([rows, t.state_size.max(1)])
+            .fletcher32()
             .create("states")
             .and_then(|d| d.write_raw(&t.states))
             .ctx(&path, || format!("writing {item} dataset \"states\""))?;
         group
             .new_dataset::<f32>()
             .shape([len, t.action_size])
+            .chunk([rows, t.action_size.max(1)])
+            .fletcher32()
             .create("actions")
             .and_then(|d| d.write_raw(&t.actions))
             .ctx(&path, || format!("writing {item} dataset \"actions\""))?;
@@ -232,8 +342,14 @@ impl DatasetWriter {
         let mean = self.returns.iter().sum::<f64>() / self.returns.len() as f64;
         self.attrs.dataset_return = Some(mean);
         attrs::write_f64(&self.file, &self.partial, "dataset_return", mean)?;
+        if attrs::has(&self.file, SETTINGS) {
+            self.file
+                .delete_attr(SETTINGS)
+                .ctx(&self.partial, || format!("removing attribute {SETTINGS:?}"))?;
+        }
         self.file.flush().ctx(&self.partial, || "flushing".into())?;
         let Self {
+            _lock,
             file,
             partial,
             target,
@@ -245,6 +361,7 @@ impl DatasetWriter {
             what: format!("moving {} into place", partial.display()),
             source,
         })?;
+        drop(_lock);
         Ok(target)
     }
 }

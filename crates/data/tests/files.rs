@@ -5,7 +5,26 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::{FixedAscii, VarLenUnicode};
 use lam_data::ops::{merge, sample_labeled};
-use lam_data::{partial_path, DataError, DatasetAttrs, DatasetReader, DatasetWriter, Trajectory};
+use std::collections::BTreeMap;
+
+use lam_data::{
+    partial_path, DataError, DatasetAttrs, DatasetReader, DatasetWriter, Trajectory, WriteOptions,
+};
+
+/// Settings of a collection, as `lam collect` records them.
+fn settings(seed: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("seed".to_string(), seed.to_string()),
+        ("expert sha256".to_string(), "abc".to_string()),
+    ])
+}
+
+fn options(seed: &str) -> WriteOptions {
+    WriteOptions {
+        overwrite: false,
+        settings: settings(seed),
+    }
+}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lam-data-{name}-{}", std::process::id()));
@@ -46,7 +65,7 @@ fn trajectory(id: u8, len: usize) -> Trajectory {
 }
 
 fn write(path: &Path, trajectories: &[Trajectory]) {
-    let mut w = DatasetWriter::create(path, attrs()).unwrap();
+    let mut w = DatasetWriter::create(path, attrs(), &options("0")).unwrap();
     for t in trajectories {
         w.append(t).unwrap();
     }
@@ -169,14 +188,14 @@ fn an_interrupted_collection_keeps_its_trajectories_and_resumes() {
     let dir = scratch("resume");
     let path = dir.join("data.hdf5");
     {
-        let mut w = DatasetWriter::create(&path, attrs()).unwrap();
+        let mut w = DatasetWriter::create(&path, attrs(), &options("0")).unwrap();
         w.append(&trajectory(1, 5)).unwrap();
         w.append(&trajectory(2, 5)).unwrap();
         // Interrupted: never finished, and a third trajectory half written.
         let f = hdf5::File::open_rw(w.partial_path()).unwrap();
         f.create_group("_writing").unwrap();
         drop(f);
-        std::mem::forget(w);
+        drop(w);
     }
     assert!(!path.exists());
     let partial = partial_path(&path);
@@ -189,12 +208,24 @@ fn an_interrupted_collection_keeps_its_trajectories_and_resumes() {
         difficulty: "hard".into(),
         ..attrs()
     };
-    let err = DatasetWriter::resume(&path, other).unwrap_err().to_string();
+    let err = DatasetWriter::resume(&path, other, &settings("0"))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("hard") && err.contains("scale_easy_video_hard"),
         "{err}"
     );
-    let mut w = DatasetWriter::resume(&path, attrs()).unwrap();
+    // So is resuming with another seed (a recorded setting), naming it and both values.
+    let err = DatasetWriter::resume(&path, attrs(), &settings("7"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("seed: 0 then, 7 now"), "{err}");
+    // And starting afresh over the interrupted file without saying so.
+    let err = DatasetWriter::create(&path, attrs(), &options("0")).unwrap_err();
+    assert!(matches!(err, DataError::Unfinished(_)), "{err}");
+    assert!(err.to_string().contains("--resume"), "{err}");
+    assert_eq!(DatasetReader::open(&partial).unwrap().len(), 2);
+    let mut w = DatasetWriter::resume(&path, attrs(), &settings("0")).unwrap();
     assert_eq!(w.len(), 2);
     w.append(&trajectory(3, 5)).unwrap();
     w.finish().unwrap();
@@ -203,6 +234,68 @@ fn an_interrupted_collection_keeps_its_trajectories_and_resumes() {
     for i in 0..3 {
         assert_eq!(r.trajectory(i).unwrap(), trajectory(i as u8 + 1, 5));
     }
+    drop(r);
+    // The finished file holds exactly the published root attributes.
+    let f = hdf5::File::open(&path).unwrap();
+    let mut names = f.attr_names().unwrap();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "dataset_return",
+            "difficulty",
+            "domain_name",
+            "dynamic",
+            "img_hw",
+            "split",
+            "task_name"
+        ]
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn one_writer_per_output_and_nothing_replaced_unasked() {
+    let dir = scratch("writers");
+    let path = dir.join("data.hdf5");
+    let mut first = DatasetWriter::create(&path, attrs(), &options("0")).unwrap();
+    first.append(&trajectory(1, 4)).unwrap();
+    // A second writer is refused before it touches the first one's file,
+    // whether it starts afresh, resumes or forces.
+    for err in [
+        DatasetWriter::create(&path, attrs(), &options("0")).unwrap_err(),
+        DatasetWriter::resume(&path, attrs(), &settings("0")).unwrap_err(),
+        DatasetWriter::create(
+            &path,
+            attrs(),
+            &WriteOptions {
+                overwrite: true,
+                ..options("0")
+            },
+        )
+        .unwrap_err(),
+    ] {
+        assert!(matches!(err, DataError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("data.hdf5"), "{err}");
+    }
+    first.append(&trajectory(2, 4)).unwrap();
+    first.finish().unwrap();
+    let r = DatasetReader::open(&path).unwrap();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r.trajectory(1).unwrap(), trajectory(2, 4));
+    drop(r);
+    // A finished file is replaced only when asked.
+    let err = DatasetWriter::create(&path, attrs(), &options("0")).unwrap_err();
+    assert!(matches!(err, DataError::Exists(_)), "{err}");
+    assert_eq!(DatasetReader::open(&path).unwrap().len(), 2);
+    let over = WriteOptions {
+        overwrite: true,
+        ..options("0")
+    };
+    let mut w = DatasetWriter::create(&path, attrs(), &over).unwrap();
+    w.append(&trajectory(3, 2)).unwrap();
+    w.finish().unwrap();
+    assert_eq!(DatasetReader::open(&path).unwrap().len(), 1);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -222,19 +315,23 @@ fn labeled_subsets_and_merges() {
     );
     write(&b, &[trajectory(5, 2)]);
     let sub = dir.join("sub.hdf5");
-    let chosen = sample_labeled(&a, 2, 7, &sub).unwrap();
+    let chosen = sample_labeled(&a, 2, 7, &sub, false).unwrap();
     assert_eq!(chosen.len(), 2);
     assert!(chosen.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(
         chosen,
-        sample_labeled(&a, 2, 7, &dir.join("sub2.hdf5")).unwrap()
+        sample_labeled(&a, 2, 7, &dir.join("sub2.hdf5"), false).unwrap()
     );
     let r = DatasetReader::open(&sub).unwrap();
     assert_eq!(
         r.trajectory(0).unwrap(),
         trajectory(chosen[0] as u8 + 1, 3 + chosen[0])
     );
-    let err = sample_labeled(&a, 5, 0, &dir.join("x.hdf5"))
+    // An existing subset is replaced only with overwrite.
+    let err = sample_labeled(&a, 2, 8, &sub, false).unwrap_err();
+    assert!(matches!(err, DataError::Exists(_)), "{err}");
+    sample_labeled(&a, 2, 8, &sub, true).unwrap();
+    let err = sample_labeled(&a, 5, 0, &dir.join("x.hdf5"), false)
         .unwrap_err()
         .to_string();
     assert!(
@@ -242,7 +339,22 @@ fn labeled_subsets_and_merges() {
         "{err}"
     );
     let merged = dir.join("m.hdf5");
-    assert_eq!(merge(&[a.clone(), b.clone()], &merged).unwrap(), 5);
+    assert_eq!(merge(&[a.clone(), b.clone()], &merged, false).unwrap(), 5);
+    // The same file twice, or the output among the inputs, is refused.
+    let twice = dir.join("twice.hdf5");
+    let err = merge(&[a.clone(), b.clone(), dir.join("./a.hdf5")], &twice, false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("given twice (inputs 1 and 3)"), "{err}");
+    assert!(!twice.exists());
+    let err = merge(&[merged.clone(), b.clone()], &merged, true)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("into itself"), "{err}");
+    assert!(matches!(
+        merge(&[a.clone(), b.clone()], &merged, false),
+        Err(DataError::Exists(_))
+    ));
     let r = DatasetReader::open(&merged).unwrap();
     assert_eq!(r.lengths(), &[3, 4, 5, 6, 2]);
     assert_eq!(r.trajectory(4).unwrap(), trajectory(5, 2));
@@ -310,5 +422,69 @@ fn files_that_break_the_layout_are_named_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("text.hdf5"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Everything a reader gives back from `path`: the trajectories, or the
+/// first error.
+fn read_all(path: &Path) -> Result<Vec<Trajectory>, DataError> {
+    let r = DatasetReader::open(path)?;
+    (0..r.len()).map(|i| r.trajectory(i)).collect()
+}
+
+#[test]
+fn damaged_files_give_an_error_never_a_panic_nor_wrong_values() {
+    let dir = scratch("mutations");
+    let path = dir.join("good.hdf5");
+    let trajs = vec![trajectory(1, 40), trajectory(2, 33)];
+    write(&path, &trajs);
+    let good = std::fs::read(&path).unwrap();
+    assert_eq!(read_all(&path).unwrap(), trajs);
+    let bad = dir.join("bad.hdf5");
+    let (mut errors, mut same) = (0, 0);
+    let mut check = |bytes: &[u8], what: String| {
+        std::fs::write(&bad, bytes).unwrap();
+        let outcome = std::panic::catch_unwind(|| read_all(&bad));
+        match outcome {
+            Err(_) => panic!("{what}: the reader panicked"),
+            Ok(Err(_)) => errors += 1,
+            // Bytes the reader never looks at (free space, padding).
+            Ok(Ok(read)) if read == trajs => same += 1,
+            Ok(Ok(_)) => panic!("{what}: read back different values without an error"),
+        }
+    };
+    // Truncations at many offsets.
+    let n = good.len();
+    for i in 0..64 {
+        let at = n * i / 64;
+        check(&good[..at], format!("truncated to {at} of {n} bytes"));
+    }
+    // A flipped bit at many offsets (pixels, floats, attributes, metadata).
+    for i in 0..256 {
+        let at = (n * i) / 256 + i % 7;
+        let mut bytes = good.clone();
+        bytes[at.min(n - 1)] ^= 1 << (i % 8);
+        check(&bytes, format!("bit {} of byte {at} flipped", i % 8));
+    }
+    assert!(errors > 64, "{errors} errors, {same} unchanged reads");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn nan_in_actions_or_states_is_an_error_naming_where() {
+    let dir = scratch("nan");
+    let path = dir.join("nan.hdf5");
+    let mut t = trajectory(2, 6);
+    t.actions[2 * 3 + 1] = f32::NAN;
+    write(&path, &[trajectory(1, 6), t]);
+    let r = DatasetReader::open(&path).unwrap();
+    assert!(r.read_actions(0).is_ok());
+    let err = r.read_actions(1).unwrap_err().to_string();
+    assert!(
+        err.contains("group \"1\" dataset \"actions\" step 3 entry 1") && err.contains("NaN"),
+        "{err}"
+    );
+    let err = r.read_actions_range(1, 2..5).unwrap_err().to_string();
+    assert!(err.contains("step 3 entry 1"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }

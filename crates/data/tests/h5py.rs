@@ -103,7 +103,15 @@ fn our_files_read_in_h5py_and_h5py_files_read_here() {
         split: "train".into(),
         dataset_return: None,
     };
-    let mut w = DatasetWriter::create(&ours, attrs).unwrap();
+    let mut w = DatasetWriter::create(
+        &ours,
+        attrs,
+        &lam_data::WriteOptions {
+            overwrite: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     for id in 0..2u8 {
         w.append(&Trajectory {
             obs: (0..3 * 48).map(|v| (v as u8).wrapping_add(id)).collect(),

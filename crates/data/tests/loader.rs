@@ -44,7 +44,15 @@ fn dataset(dir: &Path, lengths: &[usize]) -> PathBuf {
         split: "train".into(),
         dataset_return: None,
     };
-    let mut w = DatasetWriter::create(&path, attrs).unwrap();
+    let mut w = DatasetWriter::create(
+        &path,
+        attrs,
+        &lam_data::WriteOptions {
+            overwrite: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     for (id, &len) in lengths.iter().enumerate() {
         w.append(&trajectory(id, len)).unwrap();
     }
@@ -172,6 +180,14 @@ fn bad_loader_settings_are_errors() {
         .to_string();
     assert!(
         err.contains("d.hdf5") && err.contains("nothing to sample"),
+        "{err}"
+    );
+    let short = dataset(&dir.join("short"), &[6, 8]);
+    let err = Loader::open(&short, LoaderConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("max_offset 10") && err.contains("below 8"),
         "{err}"
     );
     let err = Loader::open(

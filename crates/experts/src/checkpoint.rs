@@ -168,6 +168,7 @@ impl StateDict {
             .unwrap_or_default()
             .into_iter()
             .collect();
+        verify_content_hash(path, &st, &metadata)?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
             if view.dtype() != safetensors::Dtype::F32 {
@@ -229,4 +230,56 @@ impl StateDict {
         }
         Ok(t)
     }
+}
+
+/// Checks the `content_sha256` of a safetensors file written by lam: SHA-256
+/// over every tensor in name order (name, NUL, dtype name, each dimension
+/// and the byte length as little-endian u64, the bytes), then every
+/// metadata entry but the hash in key order (0x01, key, NUL, value) — the
+/// definition `lam_models::checkpoint` writes.
+fn verify_content_hash(
+    path: &Path,
+    st: &safetensors::SafeTensors,
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), ExpertError> {
+    use sha2::{Digest, Sha256};
+    const KEY: &str = "content_sha256";
+    let legacy = metadata.get("format").map(String::as_str) == Some("lam-checkpoint-1");
+    let Some(expected) = metadata.get(KEY) else {
+        if legacy {
+            // Exported before actors carried a hash: nothing to check.
+            return Ok(());
+        }
+        return Err(format_error(
+            path,
+            format!("no {KEY} in its metadata: not a whole file exported by lam"),
+        ));
+    };
+    let mut views = st.tensors();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha256::new();
+    for (name, v) in &views {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(format!("{:?}", v.dtype()).as_bytes());
+        for d in v.shape() {
+            h.update((*d as u64).to_le_bytes());
+        }
+        h.update((v.data().len() as u64).to_le_bytes());
+        h.update(v.data());
+    }
+    for (k, v) in metadata.iter().filter(|(k, _)| *k != KEY) {
+        h.update([1]);
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+    }
+    let found: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if &found != expected {
+        return Err(format_error(
+            path,
+            "its content does not match its SHA-256: the file is damaged (restore it from the repository or re-export it)",
+        ));
+    }
+    Ok(())
 }

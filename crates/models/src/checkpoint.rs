@@ -1,6 +1,8 @@
 //! Checkpoints as safetensors files: named tensors (weights, optimizer
 //! moments, probe weights) plus string metadata (format, config, step).
-//! Files are written atomically, so a checkpoint on disk is always whole.
+//! Files are written atomically, so a checkpoint on disk is always whole,
+//! and carry a SHA-256 of their tensors and metadata, checked on load, so
+//! a damaged one is refused instead of acting on garbled weights.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,8 +10,44 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, View};
 use tch::{Device, Kind, Tensor};
 
-/// The format tag stored in every checkpoint's metadata.
-pub const FORMAT: &str = "lam-checkpoint-1";
+/// The format tag stored in every checkpoint's metadata (2: with a
+/// content hash).
+pub const FORMAT: &str = "lam-checkpoint-2";
+
+/// The format before content hashes, still read (unverified).
+pub const LEGACY_FORMAT: &str = "lam-checkpoint-1";
+
+/// Metadata key of the content hash.
+pub const CONTENT_HASH: &str = "content_sha256";
+
+/// SHA-256 (hex) of every tensor (name, dtype, shape, bytes) and every
+/// metadata entry but the hash itself, in name order.
+fn content_hash<'a>(
+    tensors: impl Iterator<Item = (&'a str, String, &'a [usize], &'a [u8])>,
+    metadata: &BTreeMap<String, String>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut sorted: Vec<_> = tensors.collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, dtype, shape, data) in sorted {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(dtype.as_bytes());
+        for d in shape {
+            h.update((*d as u64).to_le_bytes());
+        }
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+    for (k, v) in metadata.iter().filter(|(k, _)| *k != CONTENT_HASH) {
+        h.update([1]);
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Why a checkpoint could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +126,21 @@ pub fn save(
         .map(|(n, t)| raw(n, t).map(|r| (n.clone(), r)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(invalid)?;
-    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
-    meta.insert("format".into(), FORMAT.into());
+    let mut with_format = metadata.clone();
+    with_format.insert("format".into(), FORMAT.into());
+    let hash = content_hash(
+        raws.iter().map(|(n, r)| {
+            (
+                n.as_str(),
+                format!("{:?}", r.dtype),
+                &r.shape[..],
+                &r.data[..],
+            )
+        }),
+        &with_format,
+    );
+    let mut meta: HashMap<String, String> = with_format.into_iter().collect();
+    meta.insert(CONTENT_HASH.into(), hash);
     let bytes = safetensors::serialize(raws.iter().map(|(n, r)| (n.as_str(), r)), &Some(meta))
         .map_err(|e| invalid(e.to_string()))?;
     lam_data::atomic::write_bytes_atomic(path, &bytes)
@@ -138,7 +189,7 @@ pub fn load(path: &Path) -> Result<Loaded, CheckpointError> {
         .into_iter()
         .collect();
     match metadata.get("format") {
-        Some(f) if f == FORMAT => {}
+        Some(f) if f == FORMAT || f == LEGACY_FORMAT => {}
         Some(f) => return Err(invalid(format!("format {f:?}, expected {FORMAT:?}"))),
         None => {
             return Err(invalid(format!(
@@ -147,8 +198,28 @@ pub fn load(path: &Path) -> Result<Loaded, CheckpointError> {
         }
     }
     let st = SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let views = st.tensors();
+    let found = content_hash(
+        views
+            .iter()
+            .map(|(n, v)| (n.as_str(), format!("{:?}", v.dtype()), v.shape(), v.data())),
+        &metadata,
+    );
+    let legacy = metadata.get("format").map(String::as_str) == Some(LEGACY_FORMAT);
+    match metadata.get(CONTENT_HASH) {
+        Some(h) if *h == found => {}
+        // Written before checkpoints carried a hash: nothing to check.
+        None if legacy => {}
+        Some(_) => {
+            return Err(invalid(
+                "its content does not match its SHA-256: the file is damaged (re-train, or restore it from a copy)"
+                    .into(),
+            ))
+        }
+        None => return Err(invalid(format!("no {CONTENT_HASH}: not a whole lam checkpoint"))),
+    }
     let mut tensors = BTreeMap::new();
-    for (name, view) in st.tensors() {
+    for (name, view) in views {
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
         let data = view.data();
         let t = match view.dtype() {
@@ -243,6 +314,55 @@ mod tests {
             .contains("shape"));
         std::fs::write(&path, b"not a checkpoint").unwrap();
         assert!(matches!(load(&path), Err(CheckpointError::Invalid { .. })));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn damaged_checkpoints_are_refused_never_loaded_wrong() {
+        let dir = std::env::temp_dir().join(format!("lam-ckpt-bad-{}", std::process::id()));
+        let path = dir.join("c.safetensors");
+        let a = Tensor::randn([16, 8], (Kind::Float, Device::Cpu));
+        let b = Tensor::from_slice(&[7i64, -2, 5]);
+        let meta = BTreeMap::from([("config".to_string(), "lr = 0.0001".to_string())]);
+        save(
+            &path,
+            &[
+                ("a".into(), a.shallow_clone()),
+                ("b".into(), b.shallow_clone()),
+            ],
+            &meta,
+        )
+        .unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let bad = dir.join("bad.safetensors");
+        let n = good.len();
+        let mut refused = 0;
+        let mut check = |bytes: &[u8], what: String| {
+            std::fs::write(&bad, bytes).unwrap();
+            match std::panic::catch_unwind(|| load(&bad)) {
+                Err(_) => panic!("{what}: loading panicked"),
+                Ok(Err(_)) => refused += 1,
+                Ok(Ok(l)) => {
+                    assert!(
+                        l.tensors["a"].equal(&a)
+                            && l.tensors["b"].equal(&b)
+                            && l.metadata["config"] == meta["config"],
+                        "{what}: loaded different content without an error"
+                    );
+                }
+            }
+        };
+        for i in 0..48 {
+            let at = n * i / 48;
+            check(&good[..at], format!("truncated to {at} of {n} bytes"));
+        }
+        for i in 0..200 {
+            let at = (n * i / 200 + i % 5).min(n - 1);
+            let mut bytes = good.clone();
+            bytes[at] ^= 1 << (i % 8);
+            check(&bytes, format!("bit {} of byte {at} flipped", i % 8));
+        }
+        assert!(refused > 150, "only {refused} damaged files refused");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

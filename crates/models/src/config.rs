@@ -120,7 +120,8 @@ pub struct TrainSettings {
     pub labeled_batch_size: usize,
     /// Peak learning rate of Adam.
     pub lr: f64,
-    /// Gradient-norm clip; 0 turns clipping off.
+    /// Largest gradient norm: gradients are scaled down to it when larger;
+    /// 0 means no clipping at all (not "clip to 0").
     pub grad_clip: f64,
     /// Largest IDM offset K: k is uniform in 1..=K (1 = plain pairs).
     pub max_offset: usize,

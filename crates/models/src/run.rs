@@ -53,6 +53,10 @@ impl RunDir {
     pub fn summary(&self) -> PathBuf {
         self.root.join("summary.json")
     }
+    /// The lock a training process holds on the folder while it runs.
+    pub fn lock(&self) -> PathBuf {
+        self.root.join(".run.lock")
+    }
 }
 
 /// The data a run trains on.
@@ -76,7 +80,7 @@ pub enum RunError {
     /// Settings that cannot work.
     #[error("{0}")]
     Config(String),
-    /// A data file problem.
+    /// A data file problem (or another process training in the folder).
     #[error(transparent)]
     Data(#[from] DataError),
     /// A checkpoint problem.
@@ -208,6 +212,9 @@ pub fn train(
             state_dim: s as i64,
         })
     };
+    // One training process per folder, from its first write to its summary.
+    let _lock = lam_data::OutputLock::at(&dir.lock(), &dir.root)?;
+    let provenance = check_files(data)?;
     // The trainer: fresh, or from the run's checkpoint.
     let mut trainer = match config {
         Some(c) => {
@@ -334,6 +341,10 @@ pub fn train(
         None => None,
     };
     let mut metrics = MetricsFile::open(&dir.metrics(), start)?;
+    // A resumed run's summary covers the same steps as an uninterrupted
+    // one: the last 100 steps and the last evaluation come back from the
+    // metrics kept on disk.
+    let (mut recent, mut last_eval) = metrics.tail(100)?;
     on_event(RunEvent::Started {
         step: start,
         total: t.steps,
@@ -342,12 +353,10 @@ pub fn train(
     });
     let frame = loader.frame();
     let began = Instant::now();
-    let mut recent: Vec<StepMetrics> = Vec::new();
-    let mut last_eval = None;
     let mut last_saved = (start > 0).then_some(start);
     let save = |trainer: &Trainer, metrics: &mut MetricsFile| -> Result<(), RunError> {
         metrics.flush()?;
-        trainer.save(&dir.checkpoint(), &BTreeMap::new())?;
+        trainer.save(&dir.checkpoint(), &provenance)?;
         Ok(())
     };
     let end = until.map_or(t.steps, |u| u.min(t.steps));
@@ -438,6 +447,71 @@ pub fn train(
     Ok(summary)
 }
 
+/// Checkpoint metadata keys naming what a run was trained on (read by
+/// `lam eval` to refuse a policy on the wrong task or distractions).
+pub mod provenance {
+    /// `domain-task` of the training file, e.g. `cheetah-run`.
+    pub const TASK: &str = "data.task";
+    /// Its distraction preset, e.g. `scale_easy_video_hard`.
+    pub const DIFFICULTY: &str = "data.difficulty";
+    /// Whether its distractions moved during episodes.
+    pub const DYNAMIC: &str = "data.dynamic";
+    /// Its background split.
+    pub const SPLIT: &str = "data.split";
+}
+
+/// Checks that the labeled and held-out files show the training file's
+/// task and distractions (the held-out file may use another background
+/// split: that is what it is for); returns the checkpoint metadata that
+/// records them.
+fn check_files(data: &RunData) -> Result<BTreeMap<String, String>, RunError> {
+    let attrs = |file: &Path| -> Result<lam_data::DatasetAttrs, RunError> {
+        Ok(lam_data::DatasetReader::open(file)?.attrs().clone())
+    };
+    let main = attrs(&data.data)?;
+    let what = |a: &lam_data::DatasetAttrs| {
+        format!(
+            "{}-{} under {} ({})",
+            a.domain_name,
+            a.task_name,
+            a.difficulty,
+            if a.dynamic { "dynamic" } else { "static" }
+        )
+    };
+    for (flag, file) in [("--labeled", &data.labeled), ("--eval-data", &data.eval)] {
+        let Some(file) = file else { continue };
+        let other = attrs(file)?;
+        if (
+            &other.domain_name,
+            &other.task_name,
+            &other.difficulty,
+            other.dynamic,
+        ) != (
+            &main.domain_name,
+            &main.task_name,
+            &main.difficulty,
+            main.dynamic,
+        ) {
+            return Err(RunError::Config(format!(
+                "{flag} {}: it shows {}, but the training file {} shows {}",
+                file.display(),
+                what(&other),
+                data.data.display(),
+                what(&main)
+            )));
+        }
+    }
+    Ok(BTreeMap::from([
+        (
+            provenance::TASK.to_string(),
+            format!("{}-{}", main.domain_name, main.task_name),
+        ),
+        (provenance::DIFFICULTY.to_string(), main.difficulty),
+        (provenance::DYNAMIC.to_string(), main.dynamic.to_string()),
+        (provenance::SPLIT.to_string(), main.split),
+    ]))
+}
+
 fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
     lam_data::atomic::write_bytes_atomic(path, text.as_bytes()).map_err(io(path))
 }
@@ -479,6 +553,36 @@ impl MetricsFile {
             path: path.to_path_buf(),
             out: std::io::BufWriter::new(file),
         })
+    }
+
+    /// The step metrics of the last `n` step lines kept and the last
+    /// evaluation kept (what a resumed run's summary needs).
+    pub fn tail(&self, n: usize) -> Result<(Vec<StepMetrics>, Option<EvalMetrics>), RunError> {
+        #[derive(Deserialize)]
+        struct Line {
+            #[serde(default)]
+            eval: Option<EvalMetrics>,
+            #[serde(flatten)]
+            rest: serde_json::Value,
+        }
+        let text = std::fs::read_to_string(&self.path).map_err(io(&self.path))?;
+        let (mut steps, mut eval) = (Vec::new(), None);
+        for (i, l) in text.lines().enumerate() {
+            let bad = |e: serde_json::Error| {
+                RunError::Config(format!(
+                    "{} line {}: not a metrics line ({e})",
+                    self.path.display(),
+                    i + 1
+                ))
+            };
+            let line: Line = serde_json::from_str(l).map_err(bad)?;
+            match line.eval {
+                Some(e) => eval = Some(e),
+                None => steps.push(serde_json::from_value::<StepMetrics>(line.rest).map_err(bad)?),
+            }
+        }
+        let skip = steps.len().saturating_sub(n);
+        Ok((steps.split_off(skip), eval))
     }
 
     /// Appends one JSON object.

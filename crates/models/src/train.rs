@@ -117,7 +117,7 @@ pub struct DataShape {
 }
 
 /// What one step measured.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepMetrics {
     /// The method's own loss (pixel MSE, latent MSE or action MSE).
     pub loss: f64,

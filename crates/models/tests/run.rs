@@ -20,16 +20,30 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A bright square moving by the action over a dark frame.
 fn dataset(path: &Path, trajectories: usize, action_size: usize) -> PathBuf {
+    dataset_under(path, trajectories, action_size, "vanilla")
+}
+
+/// [`dataset`] with its distraction preset attribute set to `difficulty`.
+fn dataset_under(
+    path: &Path,
+    trajectories: usize,
+    action_size: usize,
+    difficulty: &str,
+) -> PathBuf {
     let attrs = DatasetAttrs {
         domain_name: "cheetah".into(),
         task_name: "run".into(),
-        difficulty: "vanilla".into(),
+        difficulty: difficulty.into(),
         dynamic: false,
         img_hw: SIDE as i64,
         split: "train".into(),
         dataset_return: None,
     };
-    let mut w = DatasetWriter::create(path, attrs).unwrap();
+    let overwrite = lam_data::WriteOptions {
+        overwrite: true,
+        ..Default::default()
+    };
+    let mut w = DatasetWriter::create(path, attrs, &overwrite).unwrap();
     for id in 0..trajectories {
         let len = 24;
         let mut x = 4 + id % 6;
@@ -111,6 +125,17 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     let pieces = RunDir::new(dir.join("pieces"));
     let first = train(&pieces, Some(&config), &data, Device::Cpu, Some(4), |_| {}).unwrap();
     assert_eq!(first.steps, 4);
+    // While another process trains in the folder, nothing starts there.
+    let held = lam_data::OutputLock::at(&pieces.lock(), &pieces.root).unwrap();
+    let busy = train(&pieces, None, &data, Device::Cpu, None, |_| {});
+    assert!(
+        matches!(
+            &busy,
+            Err(RunError::Data(lam_data::DataError::Locked { .. }))
+        ),
+        "{busy:?}"
+    );
+    drop(held);
     // Starting again without --resume is refused.
     let again = train(&pieces, Some(&config), &data, Device::Cpu, None, |_| {});
     assert!(matches!(again, Err(RunError::Config(m)) if m.contains("--resume")));
@@ -130,6 +155,14 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     }
     assert_eq!(step_lines(&whole), step_lines(&pieces));
     assert!(whole.summary().exists() && whole.config().exists());
+    // The summaries agree too (but the session's speed).
+    let summary_of = |d: &RunDir| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.summary()).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("samples_per_s");
+        v
+    };
+    assert_eq!(summary_of(&whole), summary_of(&pieces));
     // Resuming a finished run changes nothing and reports its summary.
     let before = std::fs::read(whole.checkpoint()).unwrap();
     let done = train(&whole, None, &data, Device::Cpu, None, |_| {}).unwrap();
@@ -138,6 +171,32 @@ fn an_interrupted_run_resumes_to_the_same_result() {
         (summary.steps, summary.final_loss)
     );
     assert_eq!(std::fs::read(whole.checkpoint()).unwrap(), before);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_labeled_file_from_other_distractions_is_refused() {
+    let dir = scratch("mismatch");
+    let data = RunData {
+        data: dataset(&dir.join("d.hdf5"), 4, 2),
+        labeled: Some(dataset_under(&dir.join("l.hdf5"), 2, 2, "easy")),
+        eval: None,
+        teacher: None,
+    };
+    let err = train(
+        &RunDir::new(dir.join("run")),
+        Some(&tiny("laom-labels-mini", 2)),
+        &data,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("--labeled") && err.contains("easy") && err.contains("vanilla"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

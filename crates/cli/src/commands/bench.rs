@@ -389,7 +389,14 @@ fn loader(args: LoaderBenchArgs) -> Result<()> {
         split: "train".into(),
         dataset_return: None,
     };
-    let mut w = DatasetWriter::create(&path, attrs)?;
+    let mut w = DatasetWriter::create(
+        &path,
+        attrs,
+        &lam_data::WriteOptions {
+            overwrite: true,
+            ..Default::default()
+        },
+    )?;
     for i in 0..args.trajectories {
         let len = args.steps;
         w.append(&Trajectory {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use lam_data::{partial_path, DatasetAttrs, DatasetWriter, Trajectory};
+use lam_data::{partial_path, DatasetAttrs, DatasetWriter, Trajectory, WriteOptions};
 use lam_env::render::{RenderConfig, Renderer};
 use lam_env::{Environment, PixelEnv, TaskId};
 use lam_experts::Policy;
@@ -54,6 +54,10 @@ pub struct CollectArgs {
     /// Continue an interrupted collection of --out.
     #[arg(long)]
     resume: bool,
+    /// Stop once this many trajectories (of this shard) are written, leaving
+    /// FILE.partial for a later --resume: a long collection in pieces.
+    #[arg(long)]
+    until: Option<usize>,
     /// Store actions clipped to [-1, 1] (default: the expert's raw outputs, as the published data).
     #[arg(long)]
     clip_actions: bool,
@@ -93,6 +97,7 @@ impl CollectArgs {
             img: 64,
             shard: None,
             resume: false,
+            until: None,
             clip_actions: false,
             episode_length,
             supersample: RenderConfig::default().supersample,
@@ -117,6 +122,49 @@ fn shard_range(spec: Option<&str>, total: usize) -> Result<std::ops::Range<usize
     }
 }
 
+/// Largest frame side `lam collect` accepts (a 1024 x 1024 frame is 3 MB
+/// per step; larger ones would exhaust memory before the first trajectory).
+const MAX_IMG: usize = 1024;
+
+/// Most rays per pixel side.
+const MAX_SUPERSAMPLE: usize = 8;
+
+/// Every setting that shapes a trajectory beyond the file's attributes,
+/// recorded in the partial file so that `--resume` continues only the same
+/// collection: the expert by content hash, seeds, lengths, clipping,
+/// rendering, sharding and the background source.
+fn trajectory_settings(args: &CollectArgs) -> Result<BTreeMap<String, String>> {
+    use sha2::{Digest, Sha256};
+    let expert = std::fs::read(&args.expert)
+        .with_context(|| format!("--expert {}: reading", args.expert.display()))?;
+    let digest: String = Sha256::digest(&expert)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let d = &args.distractions;
+    Ok(BTreeMap::from([
+        ("expert sha256".to_string(), digest),
+        ("seed".to_string(), args.seed.to_string()),
+        (
+            "episode length".to_string(),
+            args.episode_length.to_string(),
+        ),
+        ("clip actions".to_string(), args.clip_actions.to_string()),
+        ("supersample".to_string(), args.supersample.to_string()),
+        ("trajectories".to_string(), args.trajectories.to_string()),
+        (
+            "shard".to_string(),
+            args.shard.clone().unwrap_or_else(|| "all".into()),
+        ),
+        (
+            "backgrounds".to_string(),
+            d.backgrounds
+                .as_ref()
+                .map_or("built-in".into(), |b| b.display().to_string()),
+        ),
+    ]))
+}
+
 /// One finished trajectory from a worker.
 type Finished = (usize, Result<Trajectory>);
 
@@ -130,8 +178,23 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     if args.trajectories == 0 {
         bail!("--trajectories must be at least 1");
     }
-    if args.img == 0 {
-        bail!("--img must be at least 1");
+    if !(8..=MAX_IMG).contains(&args.img) {
+        bail!(
+            "--img {}: expected a frame side from 8 to {MAX_IMG} pixels",
+            args.img
+        );
+    }
+    if args.episode_length == 0 {
+        bail!("--episode-length must be at least 1");
+    }
+    if !(1..=MAX_SUPERSAMPLE).contains(&args.supersample) {
+        bail!(
+            "--supersample {}: expected 1 to {MAX_SUPERSAMPLE} rays per pixel side",
+            args.supersample
+        );
+    }
+    if args.workers == Some(0) {
+        bail!("--workers must be at least 1");
     }
     let range = shard_range(args.shard.as_deref(), args.trajectories)?;
     if range.is_empty() {
@@ -160,16 +223,15 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
         split: distractions.split.name().to_string(),
         dataset_return: None,
     };
+    let settings = trajectory_settings(&args)?;
     let mut writer = if args.resume {
-        DatasetWriter::resume(&args.out, attrs)?
+        DatasetWriter::resume(&args.out, attrs, &settings)?
     } else {
-        if args.out.exists() {
-            bail!(
-                "{} exists; remove it or choose another --out",
-                args.out.display()
-            );
-        }
-        DatasetWriter::create(&args.out, attrs)?
+        let options = WriteOptions {
+            overwrite: false,
+            settings,
+        };
+        DatasetWriter::create(&args.out, attrs, &options)?
     };
     let done_before = writer.len();
     if done_before > range.len() {
@@ -189,11 +251,31 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     let library = distractions
         .library(args.img, args.img)
         .context("loading background videos")?;
+    // Videos from a folder are decoded now, every frame a trajectory may
+    // draw: a bad file fails before the first trajectory, not mid-run.
+    if args.distractions.backgrounds.is_some() {
+        if let Some(library) = &library {
+            library
+                .load_all()
+                .context("checking the background videos before collecting")?;
+        }
+    }
     let workers = args
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, range.len() - done_before);
-    let todo: Vec<usize> = range.clone().skip(done_before).collect();
+    let stop_at = args.until.unwrap_or(range.len()).min(range.len());
+    if stop_at <= done_before {
+        bail!(
+            "--until {stop_at}: {} already holds {done_before} trajectories",
+            partial_path(&args.out).display()
+        );
+    }
+    let todo: Vec<usize> = range
+        .clone()
+        .skip(done_before)
+        .take(stop_at - done_before)
+        .collect();
     let next = AtomicUsize::new(0);
     let steps = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
@@ -276,6 +358,16 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     bar.finish_and_clear();
     result?;
     let n = writer.len();
+    if n < range.len() {
+        if !quiet {
+            println!(
+                "stopped at {n} of {} trajectories (--until); {} holds them: continue with --resume",
+                range.len(),
+                writer.partial_path().display()
+            );
+        }
+        return Ok(());
+    }
     let mean = writer.returns().iter().sum::<f64>() / n as f64;
     let path = writer.finish()?;
     if !quiet {

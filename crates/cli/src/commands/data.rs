@@ -35,6 +35,9 @@ pub struct RelabelArgs {
     /// Pairs per forward pass.
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
     /// Where to run the IDM.
     #[arg(long, value_enum, default_value = "auto")]
     device: super::train::DeviceArg,
@@ -61,6 +64,9 @@ pub struct SampleArgs {
     /// Seed of the draw.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Arguments of `lam data merge`.
@@ -72,6 +78,9 @@ pub struct MergeArgs {
     /// Output file.
     #[arg(long)]
     out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Runs a data subcommand.
@@ -79,7 +88,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
         DataCommand::Info(a) => info(a),
         DataCommand::SampleLabeled(a) => {
-            let chosen = sample_labeled(&a.file, a.trajectories, a.seed, &a.out)?;
+            let chosen = sample_labeled(&a.file, a.trajectories, a.seed, &a.out, a.force)?;
             println!(
                 "wrote {} trajectories {:?} of {} to {}",
                 chosen.len(),
@@ -91,7 +100,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
         }
         DataCommand::Relabel(a) => relabel(a),
         DataCommand::Merge(a) => {
-            let n = merge(&a.inputs, &a.out)?;
+            let n = merge(&a.inputs, &a.out, a.force)?;
             println!(
                 "wrote {n} trajectories from {} files to {}",
                 a.inputs.len(),
@@ -138,6 +147,13 @@ fn info(a: InfoArgs) -> Result<()> {
     println!("obs           uint8 [T, {h}, {w}, 3]");
     println!("states        float32 [T, {}]", r.state_size());
     println!("actions       float32 [T, {}]", r.action_size());
+    // Every state and action once: a NaN or infinity is an error naming
+    // the trajectory, field and step.
+    for i in 0..r.len() {
+        r.read_states(i)?;
+        r.read_actions(i)?;
+    }
+    println!("values        states and actions all finite");
     Ok(())
 }
 
@@ -177,7 +193,11 @@ fn relabel(a: RelabelArgs) -> Result<()> {
     let fb = h * w * 3;
     let bar = crate::progress::bar(r.len() as u64, "trajectories");
     bar.set_message("relabeling");
-    let mut writer = DatasetWriter::create(&a.out, r.attrs().clone())?;
+    let options = lam_data::WriteOptions {
+        overwrite: a.force,
+        ..Default::default()
+    };
+    let mut writer = DatasetWriter::create(&a.out, r.attrs().clone(), &options)?;
     let mut error = 0.0f64;
     let mut count = 0usize;
     for i in 0..r.len() {

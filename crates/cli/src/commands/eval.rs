@@ -1,7 +1,10 @@
 //! `lam eval`: a trained policy (BC, or latent BC actor + action decoder)
 //! acts in vectorised pixel environments with batched inference; mean and
-//! std of return and the normalized score (METHOD.md §2).
+//! std of return and the normalized score (METHOD.md §2). The same episodes
+//! can be played by two yardsticks instead: uniformly random actions
+//! (`--random`) and the state-based expert that made the data (`--expert`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -22,8 +25,17 @@ use crate::progress;
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// A policy run: `bc` or `decoder` (its frozen actor comes along).
-    #[arg(long)]
-    policy: PathBuf,
+    #[arg(long, required_unless_present_any = ["random", "expert"])]
+    policy: Option<PathBuf>,
+    /// Play uniformly random actions in [-1, 1] instead of a policy (seeded by `--seed`).
+    #[arg(long, conflicts_with_all = ["policy", "expert"])]
+    random: bool,
+    /// Play a state-based expert checkpoint instead of a policy (the data's expert).
+    #[arg(long, conflicts_with = "policy")]
+    expert: Option<PathBuf>,
+    /// Frame size for `--random` and `--expert` (a policy brings its own).
+    #[arg(long, default_value_t = 64)]
+    img: usize,
     /// Task (default: the one of `--like`).
     #[arg(long)]
     task: Option<TaskId>,
@@ -55,6 +67,10 @@ pub struct EvalArgs {
     /// Where to run the policy.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
+    /// Evaluate a policy on another task or distraction setting than it was
+    /// trained on (refused otherwise); the result then says so.
+    #[arg(long)]
+    allow_mismatch: bool,
 }
 
 /// BC on all labels (METHOD.md §8): (with distractors, without).
@@ -70,6 +86,7 @@ pub fn published_normalizer(task: TaskId) -> (f64, f64) {
 /// What `--out` receives.
 #[derive(Debug, serde::Serialize)]
 struct EvalResult {
+    /// The policy run, or `random`, or the expert checkpoint.
     policy: PathBuf,
     task: String,
     preset: String,
@@ -83,6 +100,11 @@ struct EvalResult {
     normalizer: f64,
     normalizer_source: String,
     normalized_score: f64,
+    /// What the policy was trained on (task, distractions, split), when its
+    /// checkpoint records it.
+    trained_on: Option<String>,
+    /// How the evaluation differs from that, if it does.
+    mismatch: Option<String>,
 }
 
 /// Runs `lam eval`.
@@ -117,19 +139,27 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if args.episodes == 0 {
         bail!("--episodes must be at least 1");
     }
-    let device = args.device.device()?;
-    let checkpoint = RunDir::new(&args.policy).checkpoint();
-    let (policy, _) = Trainer::load(&checkpoint, device)
-        .with_context(|| format!("{}: no trained policy here", args.policy.display()))?;
-    if !policy.model.is_policy() {
+    if args.episode_length == 0 {
+        bail!("--episode-length must be at least 1");
+    }
+    if args.envs == Some(0) {
+        bail!("--envs must be at least 1");
+    }
+    if let Some(n) = args.normalizer {
+        if !(n.is_finite() && n > 0.0) {
+            bail!("--normalizer {n}: expected a positive return to divide by");
+        }
+    }
+    if !(8..=1024).contains(&args.img) {
         bail!(
-            "{} is a {:?} run; evaluate a bc run or a decoder run (latent BC actor + action decoder)",
-            args.policy.display(),
-            policy.config.method
+            "--img {}: expected a frame side from 8 to 1024 pixels",
+            args.img
         );
     }
+    let device = args.device.device()?;
     let envs = args.envs.unwrap_or(args.episodes).clamp(1, args.episodes);
-    let side = policy.shape.image as usize;
+    let mut actor = Actor::load(&args, device)?;
+    let side = actor.image(args.img);
     let config = VecEnvConfig {
         distractions: distractions.clone(),
         render: RenderConfig {
@@ -141,29 +171,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ..VecEnvConfig::new(task, envs, args.seed)
     };
     let mut vec = VecEnv::new(config)?;
-    if vec.action_size() as i64 != policy.shape.action_dim {
-        bail!(
-            "{}: the policy outputs {} actions but {task} takes {}",
-            args.policy.display(),
-            policy.shape.action_dim,
-            vec.action_size()
-        );
+    actor.check_fits(&args, &vec, task)?;
+    let (trained_on, mismatch) = actor.trained_on(&args, task, &distractions)?;
+    if let Some(m) = &mismatch {
+        println!("note: {m}");
     }
     let rounds = args.episodes.div_ceil(envs);
     let bar = progress::bar((rounds * args.episode_length) as u64, "steps");
     bar.set_message(format!("{task} {}", distractions.preset.name()));
     let mut returns = Vec::new();
     while returns.len() < args.episodes {
-        let frames = vec.stacked_frames();
-        let obs = Tensor::from_slice(&frames)
-            .view([envs as i64, side as i64, side as i64, 9])
-            .to_device(device);
-        let obs = lam_models::encoder::to_input(&obs);
-        let actions = tch::no_grad(|| policy.model.actions(&obs, &obs))
-            .expect("a policy")
-            .to_kind(Kind::Double)
-            .to_device(tch::Device::Cpu);
-        let actions = Vec::<f64>::try_from(actions.view(-1))?;
+        let actions = actor.actions(&vec, device)?;
         let step = vec.step(&actions)?;
         bar.inc(1);
         for end in step.finished.into_iter().flatten() {
@@ -213,7 +231,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     );
     if let Some(out) = &args.out {
         let result = EvalResult {
-            policy: args.policy.clone(),
+            policy: actor.name(&args),
             task: task.name().to_string(),
             preset: distractions.preset.name().to_string(),
             dynamic: distractions.dynamic,
@@ -226,10 +244,178 @@ pub fn run(args: EvalArgs) -> Result<()> {
             normalizer_source: source,
             normalized_score: mean / normalizer,
             returns,
+            trained_on,
+            mismatch,
         };
         let text = serde_json::to_string_pretty(&result)?;
         lam_data::atomic::write_bytes_atomic(out, text.as_bytes())
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// Who plays the evaluation episodes.
+enum Actor {
+    /// A trained pixel policy (BC, or latent BC actor + decoder) and its
+    /// checkpoint's metadata.
+    Trained(Box<Trainer>, BTreeMap<String, String>),
+    /// Uniformly random actions in [-1, 1].
+    Random(Box<rand_chacha::ChaCha8Rng>),
+    /// A state-based expert.
+    Expert(Box<dyn lam_experts::Policy>),
+}
+
+impl Actor {
+    fn load(args: &EvalArgs, device: tch::Device) -> Result<Self> {
+        if args.random {
+            use rand::SeedableRng;
+            return Ok(Self::Random(Box::new(
+                rand_chacha::ChaCha8Rng::seed_from_u64(args.seed),
+            )));
+        }
+        if let Some(path) = &args.expert {
+            let policy = lam_experts::load_expert(path)
+                .with_context(|| format!("--expert {}: loading the expert", path.display()))?;
+            return Ok(Self::Expert(policy));
+        }
+        let run = args
+            .policy
+            .as_ref()
+            .context("--policy, --random or --expert is required")?;
+        let checkpoint = RunDir::new(run).checkpoint();
+        let (policy, meta) = Trainer::load(&checkpoint, device)
+            .with_context(|| format!("{}: no trained policy here", run.display()))?;
+        if !policy.model.is_policy() {
+            bail!(
+                "{} is a {:?} run; evaluate a bc run or a decoder run (latent BC actor + action decoder)",
+                run.display(),
+                policy.config.method
+            );
+        }
+        Ok(Self::Trained(Box::new(policy), meta))
+    }
+
+    /// Frame side length the episodes are rendered at.
+    fn image(&self, img: usize) -> usize {
+        match self {
+            Self::Trained(p, _) => p.shape.image as usize,
+            _ => img,
+        }
+    }
+
+    /// Checks that the actor's sizes fit the environment's.
+    fn check_fits(&self, args: &EvalArgs, vec: &VecEnv, task: TaskId) -> Result<()> {
+        match self {
+            Self::Trained(p, _) => {
+                if vec.action_size() as i64 != p.shape.action_dim {
+                    bail!(
+                        "{}: the policy outputs {} actions but {task} takes {}",
+                        args.policy.clone().unwrap_or_default().display(),
+                        p.shape.action_dim,
+                        vec.action_size()
+                    );
+                }
+            }
+            Self::Expert(p) => {
+                let path = args.expert.clone().unwrap_or_default();
+                lam_experts::check_fits(
+                    p.as_ref(),
+                    &path,
+                    task,
+                    vec.observation_size(),
+                    vec.action_size(),
+                )
+                .with_context(|| format!("--expert {}", path.display()))?;
+            }
+            Self::Random(_) => {}
+        }
+        Ok(())
+    }
+
+    /// What a trained policy was trained on, and how this evaluation differs
+    /// (another task or distractions: refused unless `--allow-mismatch`;
+    /// another background split: a note, as for unseen backgrounds).
+    fn trained_on(
+        &self,
+        args: &EvalArgs,
+        task: TaskId,
+        d: &lam_env::distractors::DistractionConfig,
+    ) -> Result<(Option<String>, Option<String>)> {
+        use lam_models::run::provenance as key;
+        let Self::Trained(_, meta) = self else {
+            return Ok((None, None));
+        };
+        let (Some(t), Some(difficulty), Some(dynamic), Some(split)) = (
+            meta.get(key::TASK),
+            meta.get(key::DIFFICULTY),
+            meta.get(key::DYNAMIC),
+            meta.get(key::SPLIT),
+        ) else {
+            return Ok((None, None));
+        };
+        let motion = |dynamic: bool| if dynamic { "dynamic" } else { "static" };
+        let trained = format!(
+            "{t} under {difficulty} ({}), {split} backgrounds",
+            motion(dynamic == "true")
+        );
+        let now = format!(
+            "{task} under {} ({}), {} backgrounds",
+            d.preset.name(),
+            motion(d.dynamic),
+            d.split.name()
+        );
+        let same_setting =
+            t == task.name() && difficulty == d.preset.name() && (dynamic == "true") == d.dynamic;
+        if !same_setting && !args.allow_mismatch {
+            bail!(
+                "{}: the policy was trained on {trained}, not {now}; pass --allow-mismatch to evaluate it there deliberately",
+                args.policy.clone().unwrap_or_default().display()
+            );
+        }
+        let mismatch =
+            (trained != now).then(|| format!("trained on {trained}, evaluated on {now}"));
+        Ok((Some(trained), mismatch))
+    }
+
+    /// What the result file names as the policy.
+    fn name(&self, args: &EvalArgs) -> PathBuf {
+        match self {
+            Self::Trained(..) => args.policy.clone().unwrap_or_default(),
+            Self::Random(_) => PathBuf::from("random"),
+            Self::Expert(_) => args.expert.clone().unwrap_or_default(),
+        }
+    }
+
+    /// One action per environment, flattened.
+    fn actions(&mut self, vec: &VecEnv, device: tch::Device) -> Result<Vec<f64>> {
+        let envs = vec.num_envs();
+        Ok(match self {
+            Self::Trained(policy, _) => {
+                let side = policy.shape.image;
+                let frames = vec.stacked_frames();
+                let obs = Tensor::from_slice(&frames)
+                    .view([envs as i64, side, side, 9])
+                    .to_device(device);
+                let obs = lam_models::encoder::to_input(&obs);
+                let actions = tch::no_grad(|| policy.model.actions(&obs, &obs))
+                    .expect("a policy")
+                    .to_kind(Kind::Double)
+                    .to_device(tch::Device::Cpu);
+                Vec::<f64>::try_from(actions.view(-1))?
+            }
+            Self::Random(rng) => {
+                use rand::Rng;
+                (0..envs * vec.action_size())
+                    .map(|_| rng.random_range(-1.0..=1.0))
+                    .collect()
+            }
+            Self::Expert(policy) => {
+                let n = vec.observation_size();
+                vec.observations()
+                    .chunks(n)
+                    .flat_map(|o| policy.act(o))
+                    .collect()
+            }
+        })
+    }
 }

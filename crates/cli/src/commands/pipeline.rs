@@ -31,6 +31,11 @@ pub struct PipelineArgs {
     /// Print an example experiment and exit.
     #[arg(long)]
     example: bool,
+    /// Plan only these arms of the experiment (repeatable; the top-level
+    /// methods are the arm `main`). Stages shared with other arms are the
+    /// same stages: running an arm first and the rest later reuses them.
+    #[arg(long = "arm")]
+    arms: Vec<String>,
 }
 
 const EXAMPLE: &str = r#"# A lam experiment: every combination of tasks, methods, label budgets and seeds.
@@ -74,7 +79,10 @@ struct Experiment {
     #[serde(default = "default_cache")]
     cache: PathBuf,
     tasks: Vec<String>,
+    /// The methods of the arm `main` (may be empty when `arms` say it all).
+    #[serde(default)]
     methods: Vec<String>,
+    #[serde(default)]
     label_budgets: Vec<usize>,
     seeds: Vec<u64>,
     #[serde(default = "default_scale")]
@@ -83,6 +91,86 @@ struct Experiment {
     eval: EvalSpec,
     #[serde(default)]
     sets: Sets,
+    /// Further arms: other methods, budgets or distraction presets on the
+    /// same tasks, seeds, data sizes and settings.
+    #[serde(default)]
+    arms: Vec<ArmSpec>,
+}
+
+/// One arm of an experiment: methods × label budgets × presets, with or
+/// without the downstream stages (latent BC, decoder, evaluation).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArmSpec {
+    name: String,
+    methods: Vec<String>,
+    /// Labeled trajectories (for LAOM + supervision, BC, IDM and decoders).
+    #[serde(default)]
+    label_budgets: Vec<usize>,
+    /// Distraction presets (default: `data.presets`).
+    #[serde(default)]
+    presets: Option<Vec<String>>,
+    /// Policies and their evaluations too (false: LAMs and their probes only).
+    #[serde(default = "yes")]
+    downstream: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An arm as planned.
+struct Arm<'a> {
+    methods: &'a [String],
+    budgets: &'a [usize],
+    presets: &'a [String],
+    downstream: bool,
+}
+
+impl Experiment {
+    /// The arms to plan: `main` (the top-level methods) and `arms`, or only
+    /// those named in `only`.
+    fn arms<'a>(&'a self, only: &[String]) -> Result<Vec<Arm<'a>>> {
+        let mut all: Vec<(&str, Arm<'a>)> = Vec::new();
+        if !self.methods.is_empty() {
+            all.push((
+                "main",
+                Arm {
+                    methods: &self.methods,
+                    budgets: &self.label_budgets,
+                    presets: &self.data.presets,
+                    downstream: true,
+                },
+            ));
+        }
+        for a in &self.arms {
+            if all.iter().any(|(n, _)| *n == a.name) {
+                bail!("arms: two arms are called {:?}", a.name);
+            }
+            all.push((
+                &a.name,
+                Arm {
+                    methods: &a.methods,
+                    budgets: &a.label_budgets,
+                    presets: a.presets.as_deref().unwrap_or(&self.data.presets),
+                    downstream: a.downstream,
+                },
+            ));
+        }
+        for name in only {
+            if !all.iter().any(|(n, _)| n == name) {
+                bail!(
+                    "--arm {name:?}: no such arm; the experiment has {}",
+                    all.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        Ok(all
+            .into_iter()
+            .filter(|(n, _)| only.is_empty() || only.iter().any(|o| o == n))
+            .map(|(_, a)| a)
+            .collect())
+    }
 }
 
 fn default_cache() -> PathBuf {
@@ -112,6 +200,10 @@ struct EvalSpec {
     /// What normalised scores divide by.
     #[serde(default)]
     normalizer: NormalizerSpec,
+    /// Also play the same episodes with uniformly random actions and with
+    /// the data's expert (the floor and the ceiling of the returns).
+    #[serde(default = "yes")]
+    yardsticks: bool,
 }
 
 /// The normaliser of scores (METHOD.md §8).
@@ -211,24 +303,16 @@ impl Plan {
         key
     }
 
-    /// Names what a stage stands for in reports.
-    fn label(
-        &mut self,
-        key: &str,
-        setting: (&str, &str),
-        method: &str,
-        budget: Option<usize>,
-        seed: u64,
-    ) {
+    /// Names what a stage stands for in reports; `labels` is a budget,
+    /// `all` (every label of the training file, or none for a LAM) or `-`
+    /// (a yardstick that uses none).
+    fn label(&mut self, key: &str, setting: (&str, &str), method: &str, labels: String, seed: u64) {
         let i = self.index[key];
         self.stages[i].label = Some(BTreeMap::from([
             ("task".to_string(), setting.0.to_string()),
             ("preset".to_string(), setting.1.to_string()),
             ("method".to_string(), method.to_string()),
-            (
-                "labels".to_string(),
-                budget.map_or("all".into(), |b| b.to_string()),
-            ),
+            ("labels".to_string(), labels),
             ("seed".to_string(), seed.to_string()),
         ]));
     }
@@ -243,6 +327,11 @@ impl Plan {
     }
 }
 
+/// A label budget as stages are labelled: the number, or `all`.
+fn budget_label(budget: Option<usize>) -> String {
+    budget.map_or("all".into(), |b| b.to_string())
+}
+
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -255,8 +344,9 @@ fn with_sets(mut args: Vec<String>, sets: &[String], seed: u64) -> Vec<String> {
     args
 }
 
-/// Builds every stage of the experiment, checking it first.
-fn plan(x: &Experiment) -> Result<Plan> {
+/// Builds every stage of the experiment's arms (all, or those in `only`),
+/// checking it first.
+fn plan(x: &Experiment, only: &[String]) -> Result<Plan> {
     let suffix = match x.scale.as_str() {
         "mini" => "-mini",
         "paper" => "",
@@ -267,12 +357,37 @@ fn plan(x: &Experiment) -> Result<Plan> {
         .map(|p| p.name)
         .filter(|n| !matches!(*n, "idm" | "bc" | "latent-bc" | "decoder"))
         .collect();
-    for m in &x.methods {
-        if m != "idm" && m != "bc" && !lam_presets.contains(&m.as_str()) {
+    let arms = x.arms(only)?;
+    if arms.is_empty() {
+        bail!("methods: the experiment has no methods (top-level `methods` or `[[arms]]`)");
+    }
+    for arm in &arms {
+        for m in arm.methods {
+            if m != "idm" && m != "bc" && !lam_presets.contains(&m.as_str()) {
+                bail!(
+                    "methods: unknown method {m:?}; choose from idm, bc, {}",
+                    lam_presets.join(", ")
+                );
+            }
+        }
+        let needs_labels = arm
+            .methods
+            .iter()
+            .any(|m| matches!(m.as_str(), "laom-labels" | "idm" | "bc"))
+            || arm.downstream;
+        if needs_labels && arm.budgets.is_empty() {
             bail!(
-                "methods: unknown method {m:?}; choose from idm, bc, {}",
-                lam_presets.join(", ")
+                "label_budgets must list at least one value (labeled trajectories) for {:?}",
+                arm.methods
             );
+        }
+        if arm.presets.is_empty() {
+            bail!("data.presets must list at least one distraction preset");
+        }
+        for preset in arm.presets {
+            preset
+                .parse::<lam_env::distractors::Preset>()
+                .map_err(|e| anyhow::anyhow!("data.presets: {e}"))?;
         }
     }
     let tasks: Vec<TaskId> = x
@@ -280,14 +395,6 @@ fn plan(x: &Experiment) -> Result<Plan> {
         .iter()
         .map(|t| t.parse().map_err(|e| anyhow::anyhow!("tasks: {e}")))
         .collect::<Result<_>>()?;
-    for preset in &x.data.presets {
-        preset
-            .parse::<lam_env::distractors::Preset>()
-            .map_err(|e| anyhow::anyhow!("data.presets: {e}"))?;
-    }
-    if x.data.presets.is_empty() {
-        bail!("data.presets must list at least one distraction preset");
-    }
     for sets in [
         &x.sets.lam,
         &x.sets.latent_bc,
@@ -306,110 +413,144 @@ fn plan(x: &Experiment) -> Result<Plan> {
             )
             .map_err(|e| anyhow::anyhow!("sets: {e}"))?;
     }
-    if x.seeds.is_empty() || x.label_budgets.is_empty() || tasks.is_empty() || x.methods.is_empty()
-    {
-        bail!("tasks, methods, label_budgets and seeds must each list at least one value");
+    if x.seeds.is_empty() || tasks.is_empty() {
+        bail!("tasks and seeds must each list at least one value");
     }
     let mut p = Plan {
         cache: x.cache.clone(),
         stages: Vec::new(),
         index: BTreeMap::new(),
     };
-    for task in &tasks {
-        let expert = lam_experts::expert_checkpoint(&x.data.experts, *task);
-        if !expert.exists() {
-            bail!("data.experts: no expert for {task} at {}", expert.display());
+    for arm in &arms {
+        for task in &tasks {
+            plan_task(&mut p, x, arm, *task, suffix, &lam_presets)?;
         }
-        // Re-shipped weights under the same path make new data.
-        let expert_digest = hex(&Sha256::digest(
-            std::fs::read(&expert)
-                .with_context(|| format!("data.experts: reading {}", expert.display()))?,
-        ));
-        for preset in &x.data.presets {
-            let collect = |split: &str, n: usize, seed: u64| {
-                strings(&[
-                    "collect",
-                    "--task",
-                    task.name(),
-                    "--preset",
-                    preset,
-                    "--split",
-                    split,
-                    "--expert",
-                    &expert.display().to_string(),
-                    "--trajectories",
-                    &n.to_string(),
-                    "--episode-length",
-                    &x.data.episode_length.to_string(),
-                    "--img",
-                    &x.data.img.to_string(),
-                    "--seed",
-                    &seed.to_string(),
-                    "--out",
-                    "{out}/data.hdf5",
-                ])
+    }
+    Ok(p)
+}
+
+/// The stages of one arm on one task (stages shared with other arms are
+/// added once: their keys are the same).
+fn plan_task(
+    p: &mut Plan,
+    x: &Experiment,
+    arm: &Arm,
+    task: TaskId,
+    suffix: &str,
+    lam_presets: &[&str],
+) -> Result<()> {
+    let expert = lam_experts::expert_checkpoint(&x.data.experts, task);
+    if !expert.exists() {
+        bail!("data.experts: no expert for {task} at {}", expert.display());
+    }
+    // Re-shipped weights under the same path make new data.
+    let expert_digest = hex(&Sha256::digest(
+        std::fs::read(&expert)
+            .with_context(|| format!("data.experts: reading {}", expert.display()))?,
+    ));
+    let is_lam = |m: &str| lam_presets.contains(&m);
+    for preset in arm.presets {
+        let collect = |split: &str, n: usize, seed: u64| {
+            strings(&[
+                "collect",
+                "--task",
+                task.name(),
+                "--preset",
+                preset,
+                "--split",
+                split,
+                "--expert",
+                &expert.display().to_string(),
+                "--trajectories",
+                &n.to_string(),
+                "--episode-length",
+                &x.data.episode_length.to_string(),
+                "--img",
+                &x.data.img.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--out",
+                "{out}/data.hdf5",
+            ])
+        };
+        let data_key = p.add_with_inputs(
+            "data",
+            collect("train", x.data.trajectories, 0),
+            &[],
+            None,
+            std::slice::from_ref(&expert_digest),
+        );
+        let data = p.out(&data_key, Some("data.hdf5"));
+        let val_key = p.add_with_inputs(
+            "data",
+            collect("val", x.data.eval_trajectories, 1_000_000),
+            &[],
+            None,
+            std::slice::from_ref(&expert_digest),
+        );
+        let held_out = vec![
+            "--eval-data".to_string(),
+            p.out(&val_key, Some("data.hdf5")),
+        ];
+        for &seed in &x.seeds {
+            let train = |p: &mut Plan,
+                         kind: &str,
+                         preset: String,
+                         file: &str,
+                         extra: &[String],
+                         deps: &[&str],
+                         sets: &[String]| {
+                let mut args = strings(&[
+                    "train", "--preset", &preset, "--data", file, "--out", "{out}", "--device",
+                    "cpu",
+                ]);
+                args.extend(extra.iter().cloned());
+                p.add(kind, with_sets(args, sets, seed), deps, None)
             };
-            let data_key = p.add_with_inputs(
-                "data",
-                collect("train", x.data.trajectories, 0),
-                &[],
-                None,
-                std::slice::from_ref(&expert_digest),
-            );
-            let data = p.out(&data_key, Some("data.hdf5"));
-            let val_key = p.add_with_inputs(
-                "data",
-                collect("val", x.data.eval_trajectories, 1_000_000),
-                &[],
-                None,
-                std::slice::from_ref(&expert_digest),
-            );
-            let held_out = vec![
-                "--eval-data".to_string(),
-                p.out(&val_key, Some("data.hdf5")),
-            ];
-            for &seed in &x.seeds {
-                let train = |p: &mut Plan,
-                             kind: &str,
-                             preset: String,
-                             file: &str,
-                             extra: &[String],
-                             deps: &[&str],
-                             sets: &[String]| {
-                    let mut args = strings(&[
-                        "train", "--preset", &preset, "--data", file, "--out", "{out}", "--device",
-                        "cpu",
-                    ]);
-                    args.extend(extra.iter().cloned());
-                    p.add(kind, with_sets(args, sets, seed), deps, None)
+            // One evaluation: of a policy stage, or of a yardstick (`--random`,
+            // `--expert PATH`) when `policy` is None.
+            let eval = |p: &mut Plan,
+                        policy: Option<&str>,
+                        yardstick: &[String],
+                        method: &str,
+                        budget: Option<usize>|
+             -> String {
+                let mut args = strings(&["eval"]);
+                match policy {
+                    Some(key) => args.extend(["--policy".to_string(), p.out(key, None)]),
+                    None => {
+                        args.extend(yardstick.iter().cloned());
+                        args.extend(["--img".to_string(), x.data.img.to_string()]);
+                    }
+                }
+                args.extend(strings(&[
+                    "--like",
+                    &data,
+                    "--episodes",
+                    &x.eval.episodes.to_string(),
+                    "--episode-length",
+                    &x.eval.episode_length.to_string(),
+                    "--seed",
+                    &(seed * 1000).to_string(),
+                    "--device",
+                    "cpu",
+                    "--out",
+                    "{out}/eval.json",
+                ]));
+                let deps: Vec<&str> = policy.into_iter().chain([data_key.as_str()]).collect();
+                let key = p.add("eval", args, &deps, None);
+                let labels = match (policy, budget) {
+                    (None, _) => "-".to_string(),
+                    (Some(_), b) => budget_label(b),
                 };
-                let eval =
-                    |p: &mut Plan, policy: &str, method: &str, budget: Option<usize>| -> String {
-                        let args = strings(&[
-                            "eval",
-                            "--policy",
-                            &p.out(policy, None),
-                            "--like",
-                            &data,
-                            "--episodes",
-                            &x.eval.episodes.to_string(),
-                            "--episode-length",
-                            &x.eval.episode_length.to_string(),
-                            "--seed",
-                            &(seed * 1000).to_string(),
-                            "--device",
-                            "cpu",
-                            "--out",
-                            "{out}/eval.json",
-                        ]);
-                        let key = p.add("eval", args, &[policy], None);
-                        p.label(&key, (task.name(), preset), method, budget, seed);
-                        key
-                    };
+                p.label(&key, (task.name(), preset), method, labels, seed);
+                key
+            };
+            if arm.downstream {
                 // The normaliser: BC on all labels.
                 if x.eval.normalizer == NormalizerSpec::BcAllLabels {
                     let bc_all = train(
-                        &mut p,
+                        p,
                         "bc",
                         format!("bc{suffix}"),
                         &data,
@@ -417,28 +558,35 @@ fn plan(x: &Experiment) -> Result<Plan> {
                         &[&data_key],
                         &x.sets.bc,
                     );
-                    eval(&mut p, &bc_all, "bc-all-labels", None);
+                    eval(p, Some(&bc_all), &[], "bc-all-labels", None);
                 }
-                // One LAM and one latent BC actor per method and seed, shared by the budgets.
-                let mut actors = BTreeMap::new();
-                for m in x
-                    .methods
-                    .iter()
-                    .filter(|m| lam_presets.contains(&m.as_str()) && *m != "laom-labels")
-                {
-                    let lam = train(
-                        &mut p,
-                        "lam",
-                        format!("{m}{suffix}"),
-                        &data,
-                        &held_out,
-                        &[&data_key, &val_key],
-                        &x.sets.lam,
-                    );
-                    p.label(&lam, (task.name(), preset), m, None, seed);
+                if x.eval.yardsticks {
+                    eval(p, None, &strings(&["--random"]), "random", None);
+                    let e = ["--expert".to_string(), expert.display().to_string()];
+                    eval(p, None, &e, "expert", None);
+                }
+            }
+            // One LAM and one latent BC actor per method and seed, shared by the budgets.
+            let mut actors = BTreeMap::new();
+            for m in arm
+                .methods
+                .iter()
+                .filter(|m| is_lam(m) && *m != "laom-labels")
+            {
+                let lam = train(
+                    p,
+                    "lam",
+                    format!("{m}{suffix}"),
+                    &data,
+                    &held_out,
+                    &[&data_key, &val_key],
+                    &x.sets.lam,
+                );
+                p.label(&lam, (task.name(), preset), m, budget_label(None), seed);
+                if arm.downstream {
                     let lam_ckpt = p.out(&lam, None);
                     let actor = train(
-                        &mut p,
+                        p,
                         "latent-bc",
                         format!("latent-bc{suffix}"),
                         &data,
@@ -448,120 +596,136 @@ fn plan(x: &Experiment) -> Result<Plan> {
                     );
                     actors.insert(m.clone(), actor);
                 }
-                for &budget in &x.label_budgets {
-                    let labeled_key = p.add(
-                        "labeled",
-                        strings(&[
-                            "data",
-                            "sample-labeled",
-                            &data,
-                            "--trajectories",
-                            &budget.to_string(),
-                            "--seed",
-                            &seed.to_string(),
-                            "--out",
-                            "{out}/labeled.hdf5",
-                        ]),
-                        &[&data_key],
-                        None,
-                    );
-                    let labeled = p.out(&labeled_key, Some("labeled.hdf5"));
-                    for m in &x.methods {
-                        let policy = match m.as_str() {
-                            "bc" => train(
-                                &mut p,
-                                "bc",
-                                format!("bc{suffix}"),
+            }
+            // A probe-only arm needs labeled subsets only for LAOM + supervision.
+            let budgets = if arm.downstream || arm.methods.iter().any(|m| m == "laom-labels") {
+                arm.budgets
+            } else {
+                &[]
+            };
+            for &budget in budgets {
+                let labeled_key = p.add(
+                    "labeled",
+                    strings(&[
+                        "data",
+                        "sample-labeled",
+                        &data,
+                        "--trajectories",
+                        &budget.to_string(),
+                        "--seed",
+                        &seed.to_string(),
+                        "--out",
+                        "{out}/labeled.hdf5",
+                    ]),
+                    &[&data_key],
+                    None,
+                );
+                let labeled = p.out(&labeled_key, Some("labeled.hdf5"));
+                for m in arm.methods {
+                    let policy = match m.as_str() {
+                        _ if !arm.downstream && m != "laom-labels" => continue,
+                        "bc" => train(
+                            p,
+                            "bc",
+                            format!("bc{suffix}"),
+                            &labeled,
+                            &[],
+                            &[&labeled_key],
+                            &x.sets.bc,
+                        ),
+                        "idm" => {
+                            let idm = train(
+                                p,
+                                "idm",
+                                format!("idm{suffix}"),
                                 &labeled,
                                 &[],
                                 &[&labeled_key],
-                                &x.sets.bc,
-                            ),
-                            "idm" => {
-                                let idm = train(
-                                    &mut p,
-                                    "idm",
-                                    format!("idm{suffix}"),
-                                    &labeled,
-                                    &[],
-                                    &[&labeled_key],
-                                    &x.sets.idm,
-                                );
-                                let relabeled = p.add(
+                                &x.sets.idm,
+                            );
+                            let relabeled = p.add(
+                                "relabel",
+                                strings(&[
+                                    "data",
                                     "relabel",
-                                    strings(&[
-                                        "data",
-                                        "relabel",
+                                    &data,
+                                    "--idm",
+                                    &p.out(&idm, None),
+                                    "--device",
+                                    "cpu",
+                                    "--out",
+                                    "{out}/relabeled.hdf5",
+                                ]),
+                                &[&idm, &data_key],
+                                None,
+                            );
+                            let file = p.out(&relabeled, Some("relabeled.hdf5"));
+                            train(
+                                p,
+                                "bc",
+                                format!("bc{suffix}"),
+                                &file,
+                                &[],
+                                &[&relabeled],
+                                &x.sets.bc,
+                            )
+                        }
+                        _ => {
+                            let actor = match actors.get(m) {
+                                Some(a) => a.clone(),
+                                None => {
+                                    // LAOM + supervision: its LAM depends on the budget.
+                                    let mut extra = held_out.clone();
+                                    extra.extend(["--labeled".to_string(), labeled.clone()]);
+                                    let lam = train(
+                                        p,
+                                        "lam",
+                                        format!("{m}{suffix}"),
                                         &data,
-                                        "--idm",
-                                        &p.out(&idm, None),
-                                        "--device",
-                                        "cpu",
-                                        "--out",
-                                        "{out}/relabeled.hdf5",
-                                    ]),
-                                    &[&idm, &data_key],
-                                    None,
-                                );
-                                let file = p.out(&relabeled, Some("relabeled.hdf5"));
-                                train(
-                                    &mut p,
-                                    "bc",
-                                    format!("bc{suffix}"),
-                                    &file,
-                                    &[],
-                                    &[&relabeled],
-                                    &x.sets.bc,
-                                )
-                            }
-                            _ => {
-                                let actor = match actors.get(m) {
-                                    Some(a) => a.clone(),
-                                    None => {
-                                        // LAOM + supervision: its LAM depends on the budget.
-                                        let mut extra = held_out.clone();
-                                        extra.extend(["--labeled".to_string(), labeled.clone()]);
-                                        let lam = train(
-                                            &mut p,
-                                            "lam",
-                                            format!("{m}{suffix}"),
-                                            &data,
-                                            &extra,
-                                            &[&data_key, &labeled_key, &val_key],
-                                            &x.sets.lam,
-                                        );
-                                        p.label(&lam, (task.name(), preset), m, Some(budget), seed);
-                                        let lam_dir = p.out(&lam, None);
-                                        train(
-                                            &mut p,
-                                            "latent-bc",
-                                            format!("latent-bc{suffix}"),
-                                            &data,
-                                            &["--teacher".into(), lam_dir],
-                                            &[&lam],
-                                            &x.sets.latent_bc,
-                                        )
+                                        &extra,
+                                        &[&data_key, &labeled_key, &val_key],
+                                        &x.sets.lam,
+                                    );
+                                    p.label(
+                                        &lam,
+                                        (task.name(), preset),
+                                        m,
+                                        budget_label(Some(budget)),
+                                        seed,
+                                    );
+                                    if !arm.downstream {
+                                        continue;
                                     }
-                                };
-                                let actor_dir = p.out(&actor, None);
-                                train(
-                                    &mut p,
-                                    "decoder",
-                                    format!("decoder{suffix}"),
-                                    &labeled,
-                                    &["--teacher".into(), actor_dir],
-                                    &[&actor, &labeled_key],
-                                    &x.sets.decoder,
-                                )
-                            }
-                        };
-                        eval(&mut p, &policy, m, Some(budget));
-                    }
+                                    let lam_dir = p.out(&lam, None);
+                                    train(
+                                        p,
+                                        "latent-bc",
+                                        format!("latent-bc{suffix}"),
+                                        &data,
+                                        &["--teacher".into(), lam_dir],
+                                        &[&lam],
+                                        &x.sets.latent_bc,
+                                    )
+                                }
+                            };
+                            let actor_dir = p.out(&actor, None);
+                            train(
+                                p,
+                                "decoder",
+                                format!("decoder{suffix}"),
+                                &labeled,
+                                &["--teacher".into(), actor_dir],
+                                &[&actor, &labeled_key],
+                                &x.sets.decoder,
+                            )
+                        }
+                    };
+                    eval(p, Some(&policy), &[], m, Some(budget));
                 }
             }
         }
     }
-    Ok(p)
+    Ok(())
 }
 
 /// The command line of a stage, with its output folder filled in; train
@@ -614,6 +778,13 @@ fn run_stage(p: &Plan, s: &Stage) -> Result<bool> {
     }
     std::fs::create_dir_all(p.dir(&s.key))
         .with_context(|| format!("creating {}", p.dir(&s.key).display()))?;
+    // One process per stage: a second pipeline on the same cache is refused
+    // this stage (and stops) instead of writing into it at the same time.
+    let _lock = lam_data::OutputLock::at(&p.dir(&s.key).join(".stage.lock"), &p.dir(&s.key))
+        .with_context(|| format!("stage {}", s.key))?;
+    if done_marker(p, &s.key).exists() {
+        return Ok(false);
+    }
     let args = command(p, s);
     let exe = std::env::current_exe().context("finding the lam executable")?;
     let status = Command::new(exe)
@@ -652,7 +823,7 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let x: Experiment =
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let p = plan(&x).with_context(|| format!("{}", file.display()))?;
+    let p = plan(&x, &args.arms).with_context(|| format!("{}", file.display()))?;
     if args.emit_jobs {
         println!(
             "# {} stages for {}; run in this order (each line after the ones it names)",

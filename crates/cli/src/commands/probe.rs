@@ -144,6 +144,12 @@ pub fn run(args: ProbeArgs) -> Result<()> {
     if args.samples < 2 {
         bail!("--samples must be at least 2");
     }
+    if !(args.ridge.is_finite() && args.ridge >= 0.0) {
+        bail!(
+            "--ridge {}: expected a finite strength of 0 or more",
+            args.ridge
+        );
+    }
     let eval_file = args.eval_data.clone().unwrap_or_else(|| args.data.clone());
     let k = args.max_offset.unwrap_or(trainer.config.train.max_offset);
     if k == 0 {

@@ -74,6 +74,11 @@ struct Eval {
 /// A named training curve: (step, loss) points.
 type Curve = (String, Vec<(f64, f64)>);
 
+/// Whether a stage's labels field is a label budget (not `all` or `-`).
+fn is_budget(l: &str) -> bool {
+    l.parse::<usize>().is_ok()
+}
+
 /// Sort key for label budgets: numbers ascending, "all" last.
 fn budget_order(l: &str) -> (u8, usize) {
     l.parse().map_or((1, 0), |n| (0, n))
@@ -233,11 +238,54 @@ pub fn run(args: ReportArgs) -> Result<()> {
         &mut html,
     );
 
+    // Yardsticks: the same episodes played by the expert and at random.
+    let mean_of = |task: &str, method: &str| -> Option<Stat> {
+        let v: Vec<f64> = evals
+            .iter()
+            .filter(|e| e.task == task && e.method == method)
+            .map(|e| e.mean_return)
+            .collect();
+        (!v.is_empty()).then(|| Stat::of(&v))
+    };
+    let yard: Vec<Vec<String>> = tasks
+        .iter()
+        .filter_map(|t| {
+            let expert = mean_of(t, "expert")?;
+            let random = mean_of(t, "random");
+            let bc = mean_of(t, "bc-all-labels");
+            Some(vec![
+                t.clone(),
+                expert.show(1),
+                random.map_or("-".into(), |r| r.show(1)),
+                bc.map_or("-".into(), |b| b.show(1)),
+                bc.map_or("-".into(), |b| format!("{:.2}", b.mean / expert.mean)),
+            ])
+        })
+        .collect();
+    if !yard.is_empty() {
+        let _ = writeln!(
+            md,
+            "Returns on the same evaluation episodes (mean over seeds of each seed's mean):"
+        );
+        table(
+            &[
+                "task/distractors",
+                "expert (state-based)",
+                "uniformly random actions",
+                "BC on all labels",
+                "BC ÷ expert",
+            ],
+            &yard,
+            &mut md,
+            &mut html,
+        );
+    }
+
     // Score against label budget, per task.
     for task in &tasks {
         let mut budgets: Vec<String> = by_key
             .keys()
-            .filter(|k| &k.0 == task && k.2 != "all")
+            .filter(|k| &k.0 == task && is_budget(&k.2))
             .map(|k| k.2.clone())
             .collect();
         budgets.sort_by_key(|b| budget_order(b));
@@ -245,7 +293,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         let methods: Vec<String> = {
             let mut m: Vec<String> = by_key
                 .keys()
-                .filter(|k| &k.0 == task && k.2 != "all")
+                .filter(|k| &k.0 == task && is_budget(&k.2))
                 .map(|k| k.1.clone())
                 .collect();
             m.dedup();
@@ -282,7 +330,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     for task in &tasks {
         let mut best: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
         for ((t, m, l), v) in &by_key {
-            if t == task && l != "all" {
+            if t == task && is_budget(l) {
                 let e = best.entry(m.clone()).or_insert((l.clone(), v.clone()));
                 if budget_order(l) > budget_order(&e.0) {
                     *e = (l.clone(), v.clone());

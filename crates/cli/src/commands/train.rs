@@ -105,6 +105,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return Ok(());
     }
     if let Some(t) = args.threads {
+        if t < 1 {
+            bail!("--threads {t}: expected at least 1");
+        }
         tch::set_num_threads(t);
     }
     let dir = RunDir::new(&args.out);
@@ -143,6 +146,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         return Ok(());
     }
     let data = run_data(&args, &dir)?;
+    check_task(&data.data)?;
     let device = args.device.device()?;
     let shown = config.clone().map_or_else(|| read_config(&dir), Ok)?;
     println!(
@@ -205,6 +209,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     let summary = summary?;
     report(&summary, &dir);
+    Ok(())
+}
+
+/// Refuses a dataset whose `domain_name` / `task_name` is no task lam knows.
+fn check_task(file: &std::path::Path) -> Result<()> {
+    let r = lam_data::DatasetReader::open(file)?;
+    let a = r.attrs();
+    let name = format!("{}-{}", a.domain_name, a.task_name);
+    name.parse::<lam_env::TaskId>().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: root attributes domain_name {:?} and task_name {:?} name no known task ({e})",
+            file.display(),
+            a.domain_name,
+            a.task_name
+        )
+    })?;
     Ok(())
 }
 

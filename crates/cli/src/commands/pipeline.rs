@@ -190,6 +190,10 @@ struct DataSpec {
     episode_length: usize,
     img: usize,
     experts: PathBuf,
+    /// Store actions clipped to [-1, 1] (what the environment executes)
+    /// instead of the expert's raw outputs.
+    #[serde(default)]
+    clip_actions: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -451,7 +455,7 @@ fn plan_task(
     let is_lam = |m: &str| lam_presets.contains(&m);
     for preset in arm.presets {
         let collect = |split: &str, n: usize, seed: u64| {
-            strings(&[
+            let mut args = strings(&[
                 "collect",
                 "--task",
                 task.name(),
@@ -471,7 +475,11 @@ fn plan_task(
                 &seed.to_string(),
                 "--out",
                 "{out}/data.hdf5",
-            ])
+            ]);
+            if x.data.clip_actions {
+                args.push("--clip-actions".into());
+            }
+            args
         };
         let data_key = p.add_with_inputs(
             "data",

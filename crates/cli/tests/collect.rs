@@ -11,9 +11,10 @@ use common::{ok as lam, published};
 
 use lam_data::DatasetReader;
 
-fn collect(out: &Path, extra: &[&str]) -> String {
+/// A hopper-hop collection into `out` at 16 px, then `extra`.
+fn collect_args(out: &Path, extra: &[&str]) -> Vec<String> {
     let expert = published(lam_env::TaskId::HopperHop);
-    let mut args = vec![
+    let mut args: Vec<String> = [
         "collect",
         "--task",
         "hopper-hop",
@@ -21,17 +22,25 @@ fn collect(out: &Path, extra: &[&str]) -> String {
         "easy",
         "--expert",
         expert.to_str().unwrap(),
-        "--episode-length",
-        "12",
         "--img",
         "16",
-        "--seed",
-        "3",
         "--out",
         out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    lam(&args)
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// [`collect_args`] with 12-step episodes from seed 3, which must succeed.
+fn collect(out: &Path, extra: &[&str]) -> String {
+    let args = collect_args(
+        out,
+        &[&["--episode-length", "12", "--seed", "3"], extra].concat(),
+    );
+    lam(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Every trajectory of a file, in order.
@@ -79,48 +88,18 @@ fn workers_shards_and_resumes_give_the_same_file() {
     assert_eq!(contents(&partial).len(), 2);
     // Starting afresh over it, or resuming with another setting, is refused
     // and leaves it as it was.
-    let hopper = published(lam_env::TaskId::HopperHop);
-    let refused = |expert: &Path, extra: &[&str]| {
-        let mut args: Vec<String> = [
-            "collect",
-            "--task",
-            "hopper-hop",
-            "--preset",
-            "easy",
-            "--expert",
-            expert.to_str().unwrap(),
-            "--img",
-            "16",
-            "--out",
-            resumed.to_str().unwrap(),
-            "--trajectories",
-            "4",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let o = Command::new(env!("CARGO_BIN_EXE_lam"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(!o.status.success(), "lam {args:?} should fail");
-        String::from_utf8_lossy(&o.stderr).to_string()
+    let refused = |extra: &[&str]| {
+        let args = collect_args(&resumed, &[&["--trajectories", "4"], extra].concat());
+        common::fails(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
-    let err = refused(&hopper, &["--episode-length", "12", "--seed", "3"]);
+    let err = refused(&["--episode-length", "12", "--seed", "3"]);
     assert!(
         err.contains("--resume") && err.contains("interrupted"),
         "{err}"
     );
-    let err = refused(
-        &hopper,
-        &["--episode-length", "12", "--seed", "4", "--resume"],
-    );
+    let err = refused(&["--episode-length", "12", "--seed", "4", "--resume"]);
     assert!(err.contains("seed: 3 then, 4 now"), "{err}");
-    let err = refused(
-        &hopper,
-        &["--episode-length", "13", "--seed", "3", "--resume"],
-    );
+    let err = refused(&["--episode-length", "13", "--seed", "3", "--resume"]);
     assert!(err.contains("episode length: 12 then, 13 now"), "{err}");
     assert_eq!(contents(&partial).len(), 2);
     let text = collect(&resumed, &["--trajectories", "4", "--resume"]);
@@ -141,14 +120,7 @@ fn bad_requests_are_clear_errors() {
     let dir = common::scratch("collect", "bad");
     let out = dir.join("x.hdf5");
     let expert = published(lam_env::TaskId::HopperHop);
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_lam"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(!o.status.success(), "lam {args:?} should fail");
-        String::from_utf8_lossy(&o.stderr).to_string()
-    };
+    let run = common::fails;
     let base = [
         "collect",
         "--task",
@@ -283,12 +255,7 @@ fn a_second_writer_is_refused_and_the_first_file_stays_whole() {
     while !partial.exists() && began.elapsed().as_secs() < 60 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let second = Command::new(env!("CARGO_BIN_EXE_lam"))
-        .args(args)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "the second writer succeeded");
+    let err = common::fails(&args);
     assert!(err.contains("another process"), "{err}");
     let first = first.wait_with_output().unwrap();
     assert!(

@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// The temporary path used while writing `path`: `.NAME.tmp` beside it.
 pub fn temporary_path(path: &Path) -> PathBuf {
+    hidden_beside(path, ".tmp")
+}
+
+/// `.NAME{suffix}` beside `path` (a hidden companion file).
+pub(crate) fn hidden_beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = std::ffi::OsString::from(".");
     name.push(path.file_name().unwrap_or_default());
-    name.push(".tmp");
+    name.push(suffix);
     path.with_file_name(name)
 }
 

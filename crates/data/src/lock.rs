@@ -21,10 +21,7 @@ pub struct OutputLock {
 
 /// The lock file of a file output: `.NAME.lock` beside it.
 pub fn lock_path(target: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(target.file_name().unwrap_or_default());
-    name.push(".lock");
-    target.with_file_name(name)
+    crate::atomic::hidden_beside(target, ".lock")
 }
 
 impl OutputLock {

@@ -56,17 +56,17 @@ pub fn merge(inputs: &[PathBuf], out: &Path, overwrite: bool) -> Result<usize, D
     })?;
     let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let out_canonical = canonical(out);
-    for (i, path) in inputs.iter().enumerate() {
-        let c = canonical(path);
-        if c == out_canonical {
+    let paths: Vec<PathBuf> = inputs.iter().map(|p| canonical(p)).collect();
+    for (i, c) in paths.iter().enumerate() {
+        if *c == out_canonical {
             return Err(DataError::Request {
-                file: path.clone(),
+                file: inputs[i].clone(),
                 message: "cannot merge a file into itself: choose another output".into(),
             });
         }
-        if let Some(j) = inputs[..i].iter().position(|q| canonical(q) == c) {
+        if let Some(j) = paths[..i].iter().position(|q| q == c) {
             return Err(DataError::Request {
-                file: path.clone(),
+                file: inputs[i].clone(),
                 message: format!(
                     "given twice (inputs {} and {}): its trajectories would be duplicated",
                     j + 1,

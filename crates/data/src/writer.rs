@@ -282,11 +282,11 @@ impl DatasetWriter {
             .ctx(&path, || format!("writing {item} dataset \"obs\""))?;
         // Every dataset is chunked with a Fletcher-32 checksum per chunk, so
         // a damaged file fails to read instead of reading wrong numbers.
-        let rows = len.clamp(1, 1024);
+        let rows = len.min(1024);
         group
             .new_dataset::<f32>()
             .shape([len, t.state_size])
-            .chunk([rows, t.state_size.max(1)])
+            .chunk([rows, t.state_size])
             .fletcher32()
             .create("states")
             .and_then(|d| d.write_raw(&t.states))
@@ -294,7 +294,7 @@ impl DatasetWriter {
         group
             .new_dataset::<f32>()
             .shape([len, t.action_size])
-            .chunk([rows, t.action_size.max(1)])
+            .chunk([rows, t.action_size])
             .fletcher32()
             .create("actions")
             .and_then(|d| d.write_raw(&t.actions))

@@ -232,49 +232,66 @@ impl StateDict {
     }
 }
 
-/// Checks the `content_sha256` of a safetensors file written by lam: SHA-256
-/// over every tensor in name order (name, NUL, dtype name, each dimension
-/// and the byte length as little-endian u64, the bytes), then every
-/// metadata entry but the hash in key order (0x01, key, NUL, value) — the
-/// definition `lam_models::checkpoint` writes.
+/// Metadata key of a lam safetensors file's content hash.
+pub const CONTENT_HASH: &str = "content_sha256";
+
+/// The content hash of a safetensors file written by lam (checkpoints and
+/// exported actors), in hex: SHA-256 over every tensor in name order (name,
+/// NUL, dtype name, each dimension and the byte length as little-endian
+/// u64, the bytes), then every metadata entry but the hash in key order
+/// (0x01, key, NUL, value). Items: (name, dtype name, shape, bytes).
+pub fn content_hash<'a>(
+    tensors: impl Iterator<Item = (&'a str, String, &'a [usize], &'a [u8])>,
+    metadata: &BTreeMap<String, String>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<_> = tensors.collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Sha256::new();
+    for (name, dtype, shape, data) in sorted {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(dtype.as_bytes());
+        for d in shape {
+            h.update((*d as u64).to_le_bytes());
+        }
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+    for (k, v) in metadata.iter().filter(|(k, _)| *k != CONTENT_HASH) {
+        h.update([1]);
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the [`content_hash`] of an exported actor (files of the format
+/// before hashes, `lam-checkpoint-1`, carry none and pass unchecked).
 fn verify_content_hash(
     path: &Path,
     st: &safetensors::SafeTensors,
     metadata: &BTreeMap<String, String>,
 ) -> Result<(), ExpertError> {
-    use sha2::{Digest, Sha256};
-    const KEY: &str = "content_sha256";
     let legacy = metadata.get("format").map(String::as_str) == Some("lam-checkpoint-1");
-    let Some(expected) = metadata.get(KEY) else {
+    let Some(expected) = metadata.get(CONTENT_HASH) else {
         if legacy {
             // Exported before actors carried a hash: nothing to check.
             return Ok(());
         }
         return Err(format_error(
             path,
-            format!("no {KEY} in its metadata: not a whole file exported by lam"),
+            format!("no {CONTENT_HASH} in its metadata: not a whole file exported by lam"),
         ));
     };
-    let mut views = st.tensors();
-    views.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut h = Sha256::new();
-    for (name, v) in &views {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(format!("{:?}", v.dtype()).as_bytes());
-        for d in v.shape() {
-            h.update((*d as u64).to_le_bytes());
-        }
-        h.update((v.data().len() as u64).to_le_bytes());
-        h.update(v.data());
-    }
-    for (k, v) in metadata.iter().filter(|(k, _)| *k != KEY) {
-        h.update([1]);
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-    }
-    let found: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let views = st.tensors();
+    let found = content_hash(
+        views
+            .iter()
+            .map(|(n, v)| (n.as_str(), format!("{:?}", v.dtype()), v.shape(), v.data())),
+        metadata,
+    );
     if &found != expected {
         return Err(format_error(
             path,

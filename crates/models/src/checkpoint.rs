@@ -10,44 +10,14 @@ use std::path::Path;
 use safetensors::tensor::{Dtype, SafeTensors, View};
 use tch::{Device, Kind, Tensor};
 
+pub use lam_experts::checkpoint::{content_hash, CONTENT_HASH};
+
 /// The format tag stored in every checkpoint's metadata (2: with a
 /// content hash).
 pub const FORMAT: &str = "lam-checkpoint-2";
 
 /// The format before content hashes, still read (unverified).
 pub const LEGACY_FORMAT: &str = "lam-checkpoint-1";
-
-/// Metadata key of the content hash.
-pub const CONTENT_HASH: &str = "content_sha256";
-
-/// SHA-256 (hex) of every tensor (name, dtype, shape, bytes) and every
-/// metadata entry but the hash itself, in name order.
-fn content_hash<'a>(
-    tensors: impl Iterator<Item = (&'a str, String, &'a [usize], &'a [u8])>,
-    metadata: &BTreeMap<String, String>,
-) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    let mut sorted: Vec<_> = tensors.collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    for (name, dtype, shape, data) in sorted {
-        h.update(name.as_bytes());
-        h.update([0]);
-        h.update(dtype.as_bytes());
-        for d in shape {
-            h.update((*d as u64).to_le_bytes());
-        }
-        h.update((data.len() as u64).to_le_bytes());
-        h.update(data);
-    }
-    for (k, v) in metadata.iter().filter(|(k, _)| *k != CONTENT_HASH) {
-        h.update([1]);
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Why a checkpoint could not be written or read.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_data::{partial_path, DatasetAttrs, DatasetWriter, Trajectory, WriteOptions};
-use lam_env::render::{RenderConfig, Renderer};
+use lam_env::render::{RenderConfig, Renderer, MAX_SIDE, MIN_SIDE};
 use lam_env::{Environment, PixelEnv, TaskId};
 use lam_experts::Policy;
 
@@ -122,10 +122,6 @@ fn shard_range(spec: Option<&str>, total: usize) -> Result<std::ops::Range<usize
     }
 }
 
-/// Largest frame side `lam collect` accepts (a 1024 x 1024 frame is 3 MB
-/// per step; larger ones would exhaust memory before the first trajectory).
-const MAX_IMG: usize = 1024;
-
 /// Most rays per pixel side.
 const MAX_SUPERSAMPLE: usize = 8;
 
@@ -178,9 +174,9 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     if args.trajectories == 0 {
         bail!("--trajectories must be at least 1");
     }
-    if !(8..=MAX_IMG).contains(&args.img) {
+    if !(MIN_SIDE..=MAX_SIDE).contains(&args.img) {
         bail!(
-            "--img {}: expected a frame side from 8 to {MAX_IMG} pixels",
+            "--img {}: expected a frame side from {MIN_SIDE} to {MAX_SIDE} pixels",
             args.img
         );
     }

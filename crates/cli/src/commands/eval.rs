@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_data::DatasetReader;
 use lam_env::distractors::Preset;
-use lam_env::render::RenderConfig;
+use lam_env::render::{RenderConfig, MAX_SIDE, MIN_SIDE};
 use lam_env::{TaskId, VecEnv, VecEnvConfig};
 use lam_models::run::RunDir;
 use lam_models::train::Trainer;
@@ -150,9 +150,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
             bail!("--normalizer {n}: expected a positive return to divide by");
         }
     }
-    if !(8..=1024).contains(&args.img) {
+    if !(MIN_SIDE..=MAX_SIDE).contains(&args.img) {
         bail!(
-            "--img {}: expected a frame side from 8 to 1024 pixels",
+            "--img {}: expected a frame side from {MIN_SIDE} to {MAX_SIDE} pixels",
             args.img
         );
     }

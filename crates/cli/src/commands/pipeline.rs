@@ -425,33 +425,47 @@ fn plan(x: &Experiment, only: &[String]) -> Result<Plan> {
         stages: Vec::new(),
         index: BTreeMap::new(),
     };
+    // Each task's expert, read once: re-shipped weights under the same path
+    // make new data, so its digest goes into the data stages' keys.
+    let mut experts = Vec::new();
+    for &task in &tasks {
+        let expert = lam_experts::expert_checkpoint(&x.data.experts, task);
+        if !expert.exists() {
+            bail!("data.experts: no expert for {task} at {}", expert.display());
+        }
+        let digest = hex(&Sha256::digest(std::fs::read(&expert).with_context(
+            || format!("data.experts: reading {}", expert.display()),
+        )?));
+        experts.push((task, expert, digest));
+    }
     for arm in &arms {
-        for task in &tasks {
-            plan_task(&mut p, x, arm, *task, suffix, &lam_presets)?;
+        for (task, expert, digest) in &experts {
+            plan_task(
+                &mut p,
+                x,
+                arm,
+                *task,
+                (expert, digest),
+                suffix,
+                &lam_presets,
+            );
         }
     }
     Ok(p)
 }
 
-/// The stages of one arm on one task (stages shared with other arms are
-/// added once: their keys are the same).
+/// The stages of one arm on one task whose expert is `(checkpoint,
+/// content digest)` (stages shared with other arms are added once: their
+/// keys are the same).
 fn plan_task(
     p: &mut Plan,
     x: &Experiment,
     arm: &Arm,
     task: TaskId,
+    (expert, expert_digest): (&Path, &String),
     suffix: &str,
     lam_presets: &[&str],
-) -> Result<()> {
-    let expert = lam_experts::expert_checkpoint(&x.data.experts, task);
-    if !expert.exists() {
-        bail!("data.experts: no expert for {task} at {}", expert.display());
-    }
-    // Re-shipped weights under the same path make new data.
-    let expert_digest = hex(&Sha256::digest(
-        std::fs::read(&expert)
-            .with_context(|| format!("data.experts: reading {}", expert.display()))?,
-    ));
+) {
     let is_lam = |m: &str| lam_presets.contains(&m);
     for preset in arm.presets {
         let collect = |split: &str, n: usize, seed: u64| {
@@ -486,7 +500,7 @@ fn plan_task(
             collect("train", x.data.trajectories, 0),
             &[],
             None,
-            std::slice::from_ref(&expert_digest),
+            std::slice::from_ref(expert_digest),
         );
         let data = p.out(&data_key, Some("data.hdf5"));
         let val_key = p.add_with_inputs(
@@ -494,7 +508,7 @@ fn plan_task(
             collect("val", x.data.eval_trajectories, 1_000_000),
             &[],
             None,
-            std::slice::from_ref(&expert_digest),
+            std::slice::from_ref(expert_digest),
         );
         let held_out = vec![
             "--eval-data".to_string(),
@@ -733,7 +747,6 @@ fn plan_task(
             }
         }
     }
-    Ok(())
 }
 
 /// The command line of a stage, with its output folder filled in; train

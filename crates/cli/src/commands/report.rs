@@ -132,14 +132,18 @@ pub fn run(args: ReportArgs) -> Result<()> {
         t.dedup();
         t
     };
-    for task in &tasks {
-        let ours: Vec<f64> = evals
+    // Mean return over seeds of one method in one setting.
+    let mean_of = |task: &str, method: &str| -> Option<Stat> {
+        let v: Vec<f64> = evals
             .iter()
-            .filter(|e| &e.task == task && e.method == "bc-all-labels")
+            .filter(|e| e.task == task && e.method == method)
             .map(|e| e.mean_return)
             .collect();
-        let entry = if !ours.is_empty() && Stat::of(&ours).mean > 0.0 {
-            let s = Stat::of(&ours);
+        (!v.is_empty()).then(|| Stat::of(&v))
+    };
+    for task in &tasks {
+        let ours = mean_of(task, "bc-all-labels").filter(|s| s.mean > 0.0);
+        let entry = if let Some(s) = ours {
             (s.mean, format!("measured: BC on all labels, {}", s.show(1)))
         } else {
             // The one `lam eval` used: published, scaled to the episode length.
@@ -239,14 +243,6 @@ pub fn run(args: ReportArgs) -> Result<()> {
     );
 
     // Yardsticks: the same episodes played by the expert and at random.
-    let mean_of = |task: &str, method: &str| -> Option<Stat> {
-        let v: Vec<f64> = evals
-            .iter()
-            .filter(|e| e.task == task && e.method == method)
-            .map(|e| e.mean_return)
-            .collect();
-        (!v.is_empty()).then(|| Stat::of(&v))
-    };
     let yard: Vec<Vec<String>> = tasks
         .iter()
         .filter_map(|t| {

@@ -26,6 +26,13 @@ pub fn ok(args: &[&str]) -> String {
     text
 }
 
+/// Runs `lam`, which must fail; its output.
+pub fn fails(args: &[&str]) -> String {
+    let (success, text) = lam(args);
+    assert!(!success, "lam {args:?} should fail:\n{text}");
+    text
+}
+
 /// An empty folder `lam-{test}-{name}-{pid}` in the temporary directory.
 pub fn scratch(test: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lam-{test}-{name}-{}", std::process::id()));

@@ -46,6 +46,14 @@ pub enum RenderError {
     },
 }
 
+/// Smallest frame side the commands accept, in pixels.
+pub const MIN_SIDE: usize = 8;
+
+/// Largest frame side the commands accept, in pixels (a 1024 x 1024 frame
+/// is 3 MB per step; larger ones would exhaust memory before the first
+/// trajectory).
+pub const MAX_SIDE: usize = 1024;
+
 /// What and how to draw.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RenderConfig {

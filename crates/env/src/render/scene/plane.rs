@@ -7,7 +7,9 @@
 use glam::Vec3A;
 use wide::f32x4;
 
+use super::shade::power;
 use super::{Hit, Scene, EPSILON, NO_HIT, SPOT_COS_CUTOFF};
+use crate::render::geometry::Ray;
 use crate::render::packet::{floor4, local_normal, Vec3x4};
 use crate::render::RenderConfig;
 
@@ -79,7 +81,7 @@ impl Scene<'_> {
                 let c = n.dot4(&h).max(f32x4::ZERO);
                 let p = match s.shininess_log2 {
                     Some(k) => (0..k).fold(c, |x, _| x * x),
-                    None => f32x4::new(c.to_array().map(|c| super::power(c, s.shininess * 128.0))),
+                    None => f32x4::new(c.to_array().map(|c| power(c, s.shininess * 128.0))),
                 };
                 diffuse
                     .simd_gt(f32x4::ZERO)
@@ -168,7 +170,7 @@ impl Scene<'_> {
                 let t = t.to_array();
                 std::array::from_fn(|k| {
                     let origin = self.eye + dirs.lane(k) * t[k];
-                    let ray = super::Ray {
+                    let ray = Ray {
                         origin,
                         dir: mirrored.lane(k),
                     };

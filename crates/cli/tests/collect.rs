@@ -116,6 +116,43 @@ fn workers_shards_and_resumes_give_the_same_file() {
 }
 
 #[test]
+fn action_noise_moves_the_states_and_keeps_the_experts_labels() {
+    let dir = common::scratch("collect", "noise");
+    let (greedy, noisy) = (dir.join("greedy.hdf5"), dir.join("noisy.hdf5"));
+    collect(&greedy, &["--trajectories", "2", "--clip-actions"]);
+    let noise = [
+        "--trajectories",
+        "2",
+        "--clip-actions",
+        "--action-noise",
+        "0.5",
+    ];
+    collect(&noisy, &noise);
+    let (g, n) = (contents(&greedy), contents(&noisy));
+    let expert = lam_experts::load_expert(&published(lam_env::TaskId::HopperHop)).unwrap();
+    for (g, n) in g.iter().zip(&n) {
+        // The same reset and expert: the first state and label agree ...
+        let (s, a) = (g.state_size, g.action_size);
+        assert_eq!(g.states[..s], n.states[..s]);
+        assert_eq!(g.actions[..a], n.actions[..a]);
+        // ... then the executed noise takes the body elsewhere, and every
+        // stored action is still the expert's own (clipped) output there.
+        assert_ne!(g.states, n.states);
+        for (state, stored) in n.states.chunks(s).zip(n.actions.chunks(a)) {
+            let state: Vec<f64> = state.iter().map(|&v| v as f64).collect();
+            for (want, got) in expert.act(&state).iter().zip(stored) {
+                let want = want.clamp(-1.0, 1.0);
+                assert!((want - *got as f64).abs() < 1e-3, "{want} vs {got}");
+            }
+        }
+    }
+    // Seeded: the same noise again.
+    let again = dir.join("again.hdf5");
+    collect(&again, &noise);
+    assert_eq!(contents(&again), n);
+}
+
+#[test]
 fn bad_requests_are_clear_errors() {
     let dir = common::scratch("collect", "bad");
     let out = dir.join("x.hdf5");
@@ -135,6 +172,8 @@ fn bad_requests_are_clear_errors() {
     }
     assert!(run(&with(&base, &["--trajectories", "2", "--preset", "harder"])).contains("harder"));
     assert!(run(&with(&base, &["--trajectories", "0"])).contains("at least 1"));
+    let noise = &["--trajectories", "2", "--action-noise", "3"];
+    assert!(run(&with(&base, noise)).contains("--action-noise 3"));
     assert!(run(&with(&base, &["--trajectories", "2", "--shard", "5/2"])).contains("5/2"));
     assert!(run(&with(&base, &["--trajectories", "2", "--resume"])).contains("nothing to resume"));
     let walker = published(lam_env::TaskId::WalkerRun);

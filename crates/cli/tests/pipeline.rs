@@ -113,6 +113,23 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         "a finished pipeline re-ran {ran_again:?}"
     );
     assert_eq!(cached_again.len(), ran.len());
+    assert!(!text.contains("another lam build"), "{text}");
+    // A stage another build made is reused, and said to be.
+    let marker = dir.join("cache").join(&ran[0]).join(".done");
+    let first = std::fs::read_to_string(&marker).unwrap();
+    assert!(first.contains("made by lam "), "{first}");
+    std::fs::write(
+        &marker,
+        "lam train\nmade by lam 0.0.1 (commit 0123456789ab)\n",
+    )
+    .unwrap();
+    let (ok, text) = lam(&["pipeline", "--config", c]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("1 cached stage(s) were made by another lam build"),
+        "{text}"
+    );
+    assert!(record(&dir).0.is_empty());
 
     // More decoder steps: the two decoders and their evaluations run again, nothing else.
     experiment(&dir, 5);

@@ -190,6 +190,39 @@ fn collect_train_probe_and_evaluate_a_policy() {
         ]
         .concat());
         assert!(text.contains("over 2 episodes"), "{who:?}: {text}");
+        // Beside the expert on the states visited: the expert agrees with
+        // itself exactly, random actions do not.
+        let compared = p("compared.json");
+        let with = [
+            "--compare-expert",
+            expert.to_str().unwrap(),
+            "--out",
+            &compared,
+        ];
+        let short = [
+            "eval",
+            "--like",
+            &data,
+            "--episodes",
+            "2",
+            "--episode-length",
+            "15",
+        ];
+        ok(&[&short[..], &["--img", "16"], &who[..], &with[..]].concat());
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&compared).unwrap()).unwrap();
+        let bands = json["expert_action_mse"].as_array().unwrap();
+        assert_eq!(bands.len(), 2, "{json}");
+        assert_eq!(
+            (bands[1]["from"].as_u64(), bands[1]["to"].as_u64()),
+            (Some(0), Some(15))
+        );
+        let mse = bands[1]["mse"].as_f64().unwrap();
+        if who[0] == "--random" {
+            assert!(mse > 0.2, "random actions vs the expert: {mse}");
+        } else {
+            assert_eq!(mse, 0.0, "the expert vs itself");
+        }
     }
     for (flag, value) in [("--episode-length", "0"), ("--normalizer", "0")] {
         let (success, text) = lam(&["eval", "--policy", &decoder, "--like", &data, flag, value]);

@@ -164,276 +164,107 @@ pub struct RunConfig {
     pub train: TrainSettings,
 }
 
-/// A named preset and what it is.
-#[derive(Clone, Copy, Debug)]
-pub struct PresetInfo {
-    /// Name for `--preset`.
-    pub name: &'static str,
-    /// One line about it.
-    pub about: &'static str,
+/// How big a preset is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresetSize {
+    /// The paper's settings (an H100 run on 5M transitions).
+    Paper,
+    /// The same switches sized for a 2-core CPU (`NAME-mini`).
+    Mini,
+    /// A fixed configuration of its own (the official code's tiny one).
+    Fixed,
 }
 
-/// The paper-scale presets; each also exists as `NAME-mini`.
-pub const PRESETS: &[PresetInfo] = &[
-    PresetInfo {
-        name: "lapo-fsq",
-        about: "ladder 1: LAPO with FSQ-quantized latents (K = 1)",
-    },
-    PresetInfo {
-        name: "lapo",
-        about: "ladder 2: LAPO, continuous latent, pixel FDM (K = 1)",
-    },
-    PresetInfo {
-        name: "lapo-multistep",
-        about: "ladder 3: + multi-step IDM (K = 10)",
-    },
-    PresetInfo {
-        name: "lapo-latent-dim",
-        about: "ladder 4: + large latent (8192)",
-    },
-    PresetInfo {
-        name: "laom-no-aug",
-        about: "ladder 5: + latent FDM with EMA target (LAOM without augmentations)",
-    },
-    PresetInfo {
-        name: "laom",
-        about: "ladder 6: + augmentations = LAOM",
-    },
-    PresetInfo {
-        name: "laom-labels",
-        about: "LAOM + supervision on a labeled subset (needs --labeled)",
-    },
-    PresetInfo {
-        name: "idm",
-        about: "baseline: IDM on true actions (K = 1); train on the labeled file",
-    },
-    PresetInfo {
-        name: "bc",
-        about: "baseline: behaviour cloning from pixels to actions",
-    },
-    PresetInfo {
-        name: "latent-bc",
-        about: "latent BC: pixels -> the frozen LAM's latent actions (needs --teacher LAM_RUN)",
-    },
-    PresetInfo {
-        name: "decoder",
-        about: "action decoder: MLP 256x2, the actor's latents -> actions on labeled data (needs --teacher LATENT_BC_RUN)",
-    },
-];
+/// A named preset: a run config written as a TOML file in the repository's
+/// `presets/` folder, embedded in the binary. The file's first comment line
+/// says what it is; the rest of its comment block says why.
+#[derive(Clone, Copy, Debug)]
+pub struct Preset {
+    /// Name for `--preset` (the file's stem).
+    pub name: &'static str,
+    /// The file's text.
+    pub text: &'static str,
+}
 
-/// Presets of a fixed size (no `-mini` twin): the official code's tiny CPU
-/// configuration, for comparisons on identical work.
-pub const FIXED_PRESETS: &[PresetInfo] = &[
-    PresetInfo {
-        name: "official-tiny-lapo",
-        about: "the official code's tiny CPU configuration, LAPO (shallow x1, 2 res blocks, latent 256, K = 10, batch 64, 1240 updates)",
-    },
-    PresetInfo {
-        name: "official-tiny-laom",
-        about: "the official tiny configuration, LAOM (heads 256 x 3 blocks, tau 0.001, augmentations)",
-    },
-    PresetInfo {
-        name: "official-tiny-laom-labels",
-        about: "the official tiny configuration, LAOM + labels (32 labeled per batch, coef 0.001; needs --labeled)",
-    },
+impl Preset {
+    /// One line about it: the file's first comment line.
+    pub fn about(&self) -> &'static str {
+        self.text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix('#'))
+            .map(str::trim)
+            .unwrap_or_default()
+    }
+
+    /// Paper scale, CPU size or a fixed configuration (from the name).
+    pub fn size(&self) -> PresetSize {
+        if self.name.ends_with("-mini") {
+            PresetSize::Mini
+        } else if self.name.starts_with("official-tiny-") {
+            PresetSize::Fixed
+        } else {
+            PresetSize::Paper
+        }
+    }
+
+    /// The run config the file holds.
+    pub fn config(&self) -> RunConfig {
+        RunConfig::from_toml(self.text, &format!("presets/{}.toml", self.name))
+            .expect("the embedded presets are checked by the tests")
+    }
+}
+
+macro_rules! preset {
+    ($name:literal) => {
+        Preset {
+            name: $name,
+            text: include_str!(concat!("../../../presets/", $name, ".toml")),
+        }
+    };
+}
+
+/// Every preset: the paper-scale ones (the ablation ladder lapo-fsq → lapo
+/// → + multistep → + latent dim → + latent FDM → + augmentations = laom,
+/// then LAOM + supervision, the baselines and the downstream stages), their
+/// `-mini` twins, and the official code's tiny configuration.
+pub const PRESETS: &[Preset] = &[
+    preset!("lapo-fsq"),
+    preset!("lapo"),
+    preset!("lapo-multistep"),
+    preset!("lapo-latent-dim"),
+    preset!("laom-no-aug"),
+    preset!("laom"),
+    preset!("laom-labels"),
+    preset!("idm"),
+    preset!("bc"),
+    preset!("latent-bc"),
+    preset!("decoder"),
+    preset!("lapo-fsq-mini"),
+    preset!("lapo-mini"),
+    preset!("lapo-multistep-mini"),
+    preset!("lapo-latent-dim-mini"),
+    preset!("laom-no-aug-mini"),
+    preset!("laom-mini"),
+    preset!("laom-labels-mini"),
+    preset!("idm-mini"),
+    preset!("bc-mini"),
+    preset!("latent-bc-mini"),
+    preset!("decoder-mini"),
+    preset!("official-tiny-lapo"),
+    preset!("official-tiny-laom"),
+    preset!("official-tiny-laom-labels"),
 ];
 
 impl RunConfig {
-    /// The preset called `name` (see [`PRESETS`]; add `-mini` for the CPU
-    /// size; or one of [`FIXED_PRESETS`]).
+    /// The preset called `name` (see [`PRESETS`]).
     pub fn preset(name: &str) -> Option<Self> {
-        if let Some(base) = name.strip_prefix("official-tiny-") {
-            return Self::official_tiny(base);
-        }
-        let (base, mini) = match name.strip_suffix("-mini") {
-            Some(b) => (b, true),
-            None => (name, false),
-        };
-        if !PRESETS.iter().any(|p| p.name == base) {
-            return None;
-        }
-        let mut c = if mini { Self::mini() } else { Self::paper() };
-        let large = c.model.latent_dim;
-        // The ladder starts from LAPO with a small latent and plain pairs.
-        let small = if mini { 16 } else { 128 };
-        match base {
-            "lapo-fsq" | "lapo" | "lapo-multistep" | "lapo-latent-dim" => {
-                c.method = Method::Lapo;
-                c.train.augment = false;
-                c.model.latent_dim = small;
-                c.train.max_offset = 1;
-                if base == "lapo-fsq" {
-                    c.model.fsq_levels = vec![8, 5, 5, 5];
-                }
-                if base == "lapo-multistep" || base == "lapo-latent-dim" {
-                    c.train.max_offset = 10;
-                }
-                if base == "lapo-latent-dim" {
-                    c.model.latent_dim = large;
-                }
-            }
-            "laom-no-aug" => c.train.augment = false,
-            "laom" => {}
-            "laom-labels" => c.train.supervision_coef = 0.01,
-            "idm" | "bc" => {
-                c.method = if base == "idm" {
-                    Method::Idm
-                } else {
-                    Method::Bc
-                };
-                c.train.max_offset = 1;
-                c.train.augment = false;
-                c.train.steps = if mini { 2_000 } else { 10_000 };
-                c.train.warmup_steps = c.train.steps / 10;
-                c.model.encoder_scale = match (base, mini) {
-                    ("idm", false) => 12,
-                    ("bc", false) => 32,
-                    ("idm", true) => 2,
-                    _ => 4,
-                };
-                if base == "bc" {
-                    c.model.depth = Depth::Shallow;
-                }
-            }
-            "latent-bc" => {
-                // METHOD.md §6: batch 512, 10 epochs, encoder x 32, lr 1e-4.
-                c.method = Method::LatentBc;
-                c.train.max_offset = 1;
-                c.train.augment = false;
-                c.model.depth = Depth::Shallow;
-                c.model.encoder_scale = if mini { 4 } else { 32 };
-            }
-            "decoder" => {
-                // METHOD.md §6: 2500 updates, batch 512, lr 3e-4, hidden 256.
-                c.method = Method::Decoder;
-                c.train.max_offset = 1;
-                c.train.augment = false;
-                c.model.head_width = 256;
-                c.train.steps = if mini { 1_000 } else { 2_500 };
-                c.train.warmup_steps = c.train.steps / 10;
-                c.train.lr = 3e-4;
-            }
-            _ => unreachable!("checked against PRESETS"),
-        }
-        Some(c)
+        PRESETS.iter().find(|p| p.name == name).map(Preset::config)
     }
 
-    /// LAOM at paper scale (METHOD.md §6): 10 epochs over 5M transitions at
-    /// batch 512, 3 warm-up epochs.
-    fn paper() -> Self {
-        let epoch = 5_000_000 / 512;
-        Self {
-            method: Method::Laom,
-            seed: 0,
-            model: ModelSettings {
-                depth: Depth::Deep,
-                encoder_scale: 6,
-                num_res: 2,
-                latent_dim: 8192,
-                fsq_levels: Vec::new(),
-                head_width: 1024,
-                head_blocks: 2,
-                tau: 0.001,
-            },
-            train: TrainSettings {
-                steps: 10 * epoch,
-                warmup_steps: 3 * epoch,
-                batch_size: 512,
-                labeled_batch_size: 128,
-                lr: 1e-4,
-                grad_clip: 0.0,
-                max_offset: 10,
-                augment: true,
-                supervision_coef: 0.0,
-                probe_lr: 1e-3,
-                checkpoint_every: 2_000,
-                eval_every: 2_000,
-                eval_batches: 20,
-                precision: Precision::Bf16,
-                probe_inputs: ProbeInputs::Step,
-                augmentation: AugmentConfig::default(),
-                stream_cache_mib: 8_192,
-            },
-        }
-    }
-
-    /// LAOM sized to train in minutes on a 2-core CPU at 64 px.
-    /// The official code's tiny CPU configuration: 8 trajectories x 1000
-    /// steps make 7920 samples per epoch (K = 10), 124 batches of 64, so 10
-    /// epochs are 1240 updates with one warm-up epoch; Adam at 1e-4 without
-    /// clipping; probes at the model's learning rate, as the official code.
-    fn official_tiny(variant: &str) -> Option<Self> {
-        let mut c = Self::mini();
-        c.model.num_res = 2;
-        c.model.latent_dim = 256;
-        c.model.head_width = 256;
-        c.model.head_blocks = 3;
-        c.model.tau = 0.001;
-        let t = &mut c.train;
-        t.steps = 1_240;
-        t.warmup_steps = 124;
-        t.batch_size = 64;
-        t.labeled_batch_size = 32;
-        t.lr = 1e-4;
-        t.probe_lr = 1e-4;
-        t.grad_clip = 0.0;
-        t.max_offset = 10;
-        t.checkpoint_every = 620;
-        t.eval_every = 620;
-        match variant {
-            "lapo" => {
-                c.method = Method::Lapo;
-                c.train.augment = false;
-            }
-            "laom" => {}
-            "laom-labels" => c.train.supervision_coef = 0.001,
-            _ => return None,
-        }
-        Some(c)
-    }
-
-    fn mini() -> Self {
-        Self {
-            method: Method::Laom,
-            seed: 0,
-            model: ModelSettings {
-                depth: Depth::Shallow,
-                encoder_scale: 1,
-                num_res: 1,
-                latent_dim: 256,
-                fsq_levels: Vec::new(),
-                head_width: 256,
-                head_blocks: 1,
-                tau: 0.01,
-            },
-            train: TrainSettings {
-                steps: 2_000,
-                warmup_steps: 200,
-                batch_size: 64,
-                labeled_batch_size: 32,
-                lr: 3e-4,
-                grad_clip: 1.0,
-                max_offset: 10,
-                augment: true,
-                supervision_coef: 0.0,
-                probe_lr: 1e-3,
-                checkpoint_every: 500,
-                eval_every: 250,
-                eval_batches: 8,
-                precision: Precision::Auto,
-                probe_inputs: ProbeInputs::Step,
-                augmentation: AugmentConfig::default(),
-                stream_cache_mib: 0,
-            },
-        }
-    }
-
-    /// Every preset name, paper scale then mini.
+    /// Every preset name, paper scale, then mini, then fixed.
     pub fn preset_names() -> Vec<String> {
-        let paper = PRESETS.iter().map(|p| p.name.to_string());
-        let mini = PRESETS.iter().map(|p| format!("{}-mini", p.name));
-        let fixed = FIXED_PRESETS.iter().map(|p| p.name.to_string());
-        paper.chain(mini).chain(fixed).collect()
+        PRESETS.iter().map(|p| p.name.to_string()).collect()
     }
 
     /// Parses a TOML config; `origin` names it in errors.
@@ -572,6 +403,40 @@ mod tests {
         assert_eq!((tiny.train.steps, tiny.train.warmup_steps), (1240, 124));
         assert_eq!((tiny.model.num_res, tiny.model.head_blocks), (2, 3));
         assert_eq!(tiny.train.supervision_coef, 0.001);
+    }
+
+    #[test]
+    fn every_file_in_presets_is_embedded_and_says_what_it_is() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../presets");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let mut embedded = RunConfig::preset_names();
+        on_disk.sort();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+        for p in PRESETS {
+            let file = std::fs::read_to_string(dir.join(format!("{}.toml", p.name))).unwrap();
+            assert_eq!(p.text, file, "{}", p.name);
+            assert!(p.about().len() > 10, "{}: no first comment line", p.name);
+        }
+    }
+
+    #[test]
+    fn a_mini_preset_keeps_its_paper_twins_switches() {
+        for p in PRESETS.iter().filter(|p| p.size() == PresetSize::Mini) {
+            let base = p.name.strip_suffix("-mini").unwrap();
+            let (mini, paper) = (p.config(), RunConfig::preset(base).unwrap());
+            assert_eq!(mini.method, paper.method, "{base}");
+            assert_eq!(mini.train.augment, paper.train.augment, "{base}");
+            assert_eq!(mini.train.max_offset, paper.train.max_offset, "{base}");
+            assert_eq!(mini.model.fsq_levels, paper.model.fsq_levels, "{base}");
+            let supervised = |c: &RunConfig| c.train.supervision_coef > 0.0;
+            assert_eq!(supervised(&mini), supervised(&paper), "{base}");
+        }
     }
 
     #[test]

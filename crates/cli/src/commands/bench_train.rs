@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use lam_models::config::{Precision, RunConfig, FIXED_PRESETS};
+use lam_models::config::{Precision, PresetSize, RunConfig, PRESETS};
 use lam_models::cpu::CpuFeatures;
 use lam_models::run::{train, RunData, RunDir, RunEvent};
 use lam_models::train::{DataShape, TrainBatch, Trainer};
@@ -318,12 +318,11 @@ fn torch_rate(config: &RunConfig, args: &TrainBenchArgs) -> Result<TorchFigures>
 /// The default presets: every -mini preset that trains on its own, then
 /// the official tiny configuration.
 fn default_presets() -> Vec<String> {
-    RunConfig::preset_names()
-        .into_iter()
-        .filter(|n| n.ends_with("-mini"))
-        .filter(|n| RunConfig::preset(n).is_some_and(|c| !c.method.needs_teacher()))
-        .chain(FIXED_PRESETS.iter().map(|p| p.name.to_string()))
-        .collect()
+    let mini = PRESETS
+        .iter()
+        .filter(|p| p.size() == PresetSize::Mini && !p.config().method.needs_teacher());
+    let fixed = PRESETS.iter().filter(|p| p.size() == PresetSize::Fixed);
+    mini.chain(fixed).map(|p| p.name.to_string()).collect()
 }
 
 /// Runs `lam bench train`.

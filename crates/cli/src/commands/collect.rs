@@ -61,6 +61,13 @@ pub struct CollectArgs {
     /// Store actions clipped to [-1, 1] (default: the expert's raw outputs, as the published data).
     #[arg(long)]
     clip_actions: bool,
+    /// Execute each expert action plus Gaussian noise of this standard
+    /// deviation (then clipped to [-1, 1]) while storing the expert's own
+    /// action: states around the expert's path, labelled with what the
+    /// expert would do there (noise injection, as DART). 0 = greedy, as the
+    /// published data.
+    #[arg(long, default_value_t = 0.0)]
+    action_noise: f64,
     /// Steps per episode.
     #[arg(long, default_value_t = lam_env::EPISODE_LENGTH)]
     episode_length: usize,
@@ -99,6 +106,7 @@ impl CollectArgs {
             resume: false,
             until: None,
             clip_actions: false,
+            action_noise: 0.0,
             episode_length,
             supersample: RenderConfig::default().supersample,
         }
@@ -146,6 +154,7 @@ fn trajectory_settings(args: &CollectArgs) -> Result<BTreeMap<String, String>> {
             args.episode_length.to_string(),
         ),
         ("clip actions".to_string(), args.clip_actions.to_string()),
+        ("action noise".to_string(), args.action_noise.to_string()),
         ("supersample".to_string(), args.supersample.to_string()),
         ("trajectories".to_string(), args.trajectories.to_string()),
         (
@@ -182,6 +191,12 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     }
     if args.episode_length == 0 {
         bail!("--episode-length must be at least 1");
+    }
+    if !(args.action_noise.is_finite() && (0.0..=2.0).contains(&args.action_noise)) {
+        bail!(
+            "--action-noise {}: expected a standard deviation from 0 to 2",
+            args.action_noise
+        );
     }
     if !(1..=MAX_SUPERSAMPLE).contains(&args.supersample) {
         bail!(
@@ -292,8 +307,11 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
             let (renderer, library, policy) = (renderer.clone(), library.clone(), policy.clone());
             let (todo, next, steps, stop, distractions) =
                 (&todo, &next, &steps, &stop, &distractions);
-            let (task, seed, clip, length) =
-                (args.task, args.seed, args.clip_actions, args.episode_length);
+            let (task, seed, length) = (args.task, args.seed, args.episode_length);
+            let stored = Storage {
+                clip: args.clip_actions,
+                noise: args.action_noise,
+            };
             scope.spawn(move || {
                 let mut env = match PixelEnv::new(task, seed, renderer, distractions, library) {
                     Ok(env) => env,
@@ -309,7 +327,7 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
                         return;
                     }
                     let k = todo[j];
-                    let t = episode(&mut env, policy.as_ref(), seed + k as u64, clip, steps);
+                    let t = episode(&mut env, policy.as_ref(), seed + k as u64, stored, steps);
                     if tx.send((k, t)).is_err() {
                         return;
                     }
@@ -378,15 +396,30 @@ pub fn collect(args: CollectArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// How the expert's actions are stored and executed.
+#[derive(Clone, Copy)]
+struct Storage {
+    /// Store them clipped to [-1, 1].
+    clip: bool,
+    /// Standard deviation of the noise added to the executed action.
+    noise: f64,
+}
+
 /// One episode from a reset seeded with `seed`: frames before each action,
 /// states, the expert's actions (raw or clipped) and the return.
 fn episode(
     env: &mut PixelEnv,
     policy: &dyn Policy,
     seed: u64,
-    clip: bool,
+    storage: Storage,
     steps: &AtomicU64,
 ) -> Result<Trajectory> {
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    let Storage { clip, noise } = storage;
+    // The noise has its own stream, seeded by the trajectory's seed.
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f_6973_6521);
+    let gauss = rand_distr::Normal::new(0.0, noise.max(0.0)).expect("a finite sd");
     let mut observation = env.reset_with_seed(seed)?;
     let (h, w) = {
         let c = env.renderer().config();
@@ -403,7 +436,15 @@ fn episode(
                 .iter()
                 .map(|&a| if clip { a.clamp(-1.0, 1.0) } else { a } as f32),
         );
-        let step = env.step(&action)?;
+        let executed: Vec<f64> = if noise > 0.0 {
+            action
+                .iter()
+                .map(|a| (a.clamp(-1.0, 1.0) + gauss.sample(&mut rng)).clamp(-1.0, 1.0))
+                .collect()
+        } else {
+            action
+        };
+        let step = env.step(&executed)?;
         steps.fetch_add(1, Ordering::Relaxed);
         total += step.reward;
         observation = step.observation;

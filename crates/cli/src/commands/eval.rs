@@ -61,6 +61,12 @@ pub struct EvalArgs {
     /// figure of METHOD.md §8 for the task, with or without distractors).
     #[arg(long)]
     normalizer: Option<f64>,
+    /// Also run this state-based expert on every state the player visits and
+    /// report how far apart their actions are (MSE of the actions clipped to
+    /// [-1, 1], by stretch of the episode): tells a policy that misreads its
+    /// frames from the start from one that drifts away from the data.
+    #[arg(long)]
+    compare_expert: Option<PathBuf>,
     /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -105,6 +111,10 @@ struct EvalResult {
     trained_on: Option<String>,
     /// How the evaluation differs from that, if it does.
     mismatch: Option<String>,
+    /// With `--compare-expert`: the action MSE against the expert on the
+    /// states the player visited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expert_action_mse: Option<Vec<Band>>,
 }
 
 /// Runs `lam eval`.
@@ -176,21 +186,62 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let Some(m) = &mismatch {
         println!("note: {m}");
     }
+    let compare = match &args.compare_expert {
+        Some(path) => {
+            let e = lam_experts::load_expert(path).with_context(|| {
+                format!("--compare-expert {}: loading the expert", path.display())
+            })?;
+            lam_experts::check_fits(
+                e.as_ref(),
+                path,
+                task,
+                vec.observation_size(),
+                vec.action_size(),
+            )
+            .with_context(|| format!("--compare-expert {}", path.display()))?;
+            Some(e)
+        }
+        None => None,
+    };
+    let mut agreement = Agreement::new(args.episode_length);
+    let mut t = 0;
     let rounds = args.episodes.div_ceil(envs);
     let bar = progress::bar((rounds * args.episode_length) as u64, "steps");
     bar.set_message(format!("{task} {}", distractions.preset.name()));
     let mut returns = Vec::new();
     while returns.len() < args.episodes {
         let actions = actor.actions(&vec, device)?;
+        if let Some(e) = &compare {
+            let n = vec.observation_size();
+            let expert: Vec<f64> = vec
+                .observations()
+                .chunks(n)
+                .flat_map(|o| e.act(o))
+                .collect();
+            agreement.add(t, &actions, &expert);
+        }
         let step = vec.step(&actions)?;
         bar.inc(1);
+        t += 1;
         for end in step.finished.into_iter().flatten() {
+            t = 0;
             if returns.len() < args.episodes {
                 returns.push(end.episode_return);
             }
         }
     }
     bar.finish_and_clear();
+    let expert_action_mse = compare.is_some().then(|| agreement.bands());
+    if let Some(bands) = &expert_action_mse {
+        let text: Vec<String> = bands
+            .iter()
+            .map(|b| format!("steps {}..{}: {:.4}", b.from, b.to, b.mse))
+            .collect();
+        println!(
+            "action MSE against the expert on the states visited (clipped to [-1, 1]): {}",
+            text.join(", ")
+        );
+    }
     let n = returns.len() as f64;
     let mean = returns.iter().sum::<f64>() / n;
     let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -246,12 +297,66 @@ pub fn run(args: EvalArgs) -> Result<()> {
             returns,
             trained_on,
             mismatch,
+            expert_action_mse,
         };
         let text = serde_json::to_string_pretty(&result)?;
         lam_data::atomic::write_bytes_atomic(out, text.as_bytes())
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// Squared distances between the player's and an expert's clipped actions,
+/// summed by step of the episode.
+struct Agreement {
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+}
+
+/// The mean action MSE over steps `from..to` of the episodes.
+#[derive(Debug, serde::Serialize)]
+struct Band {
+    from: usize,
+    to: usize,
+    mse: f64,
+}
+
+impl Agreement {
+    fn new(steps: usize) -> Self {
+        Self {
+            sums: vec![0.0; steps],
+            counts: vec![0; steps],
+        }
+    }
+
+    /// Adds step `t` of every environment (flattened actions of both).
+    fn add(&mut self, t: usize, player: &[f64], expert: &[f64]) {
+        let Some(sum) = self.sums.get_mut(t) else {
+            return;
+        };
+        for (a, b) in player.iter().zip(expert) {
+            *sum += (a.clamp(-1.0, 1.0) - b.clamp(-1.0, 1.0)).powi(2);
+        }
+        self.counts[t] += player.len();
+    }
+
+    /// Means over the first 10 steps, the first 100 and the whole episode.
+    fn bands(&self) -> Vec<Band> {
+        let steps = self.sums.len();
+        let mut ends = vec![10.min(steps), 100.min(steps), steps];
+        ends.dedup();
+        ends.into_iter()
+            .map(|to| {
+                let n: usize = self.counts[..to].iter().sum();
+                let s: f64 = self.sums[..to].iter().sum();
+                Band {
+                    from: 0,
+                    to,
+                    mse: s / n.max(1) as f64,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Who plays the evaluation episodes.

@@ -1,7 +1,8 @@
 //! `lam pipeline`: methods × tasks × label budgets × seeds from one TOML
 //! experiment. Every stage is a `lam` command whose output folder is named
 //! by a hash of the command (inputs included, so a stage's key changes when
-//! anything upstream changes); a finished stage leaves a `.done` marker and
+//! anything upstream changes, the contents of named run presets and the
+//! results format too); a finished stage leaves a `.done` marker and
 //! is never run again, an interrupted one resumes. `--emit-jobs` prints one
 //! command per stage for an external scheduler sharing the cache folder.
 
@@ -12,7 +13,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_env::TaskId;
-use lam_models::config::{RunConfig, PRESETS};
+use lam_models::config::{PresetSize, RunConfig, PRESETS};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -38,34 +39,25 @@ pub struct PipelineArgs {
     arms: Vec<String>,
 }
 
-const EXAMPLE: &str = r#"# A lam experiment: every combination of tasks, methods, label budgets and seeds.
-cache = "runs/pipeline"          # stage folders live here (shared by re-runs and schedulers)
-tasks = ["cheetah-run"]
-methods = ["laom-labels", "laom", "lapo", "idm", "bc"]   # LAM presets (any of the ladder), idm, bc
-label_budgets = [2, 8]           # labeled trajectories
-seeds = [0]
-scale = "mini"                   # "mini" presets (CPU) or "paper"
+/// The example experiment `--example` prints (examples/pipeline.toml).
+const EXAMPLE: &str = include_str!("../../../../examples/pipeline.toml");
 
-[data]
-presets = ["vanilla", "easy"]    # distraction presets of data and evaluation (compare with / without)
-trajectories = 20
-eval_trajectories = 4            # held-out file (val backgrounds) for probes
-episode_length = 200
-img = 64
-experts = "experts"              # TASK/actor.safetensors (ours) or the published layout
+/// The version of what stages produce, part of every cache key. Bump it in
+/// any change after which a stage with the same command would produce
+/// different results (another random stream, a changed loss, default or
+/// file format); leave it for changes that keep results (speed, messages,
+/// refactors). Every cached stage would then run again. A stage made by
+/// another lam build is reused while this stays the same, and reported.
+const RESULTS_FORMAT: u32 = 2;
 
-[eval]
-episodes = 5
-episode_length = 200
-normalizer = "bc-all-labels"     # or "published" (no BC stage)
-
-[sets]                           # `--set` overrides per stage kind
-lam = ["train.steps=300"]
-latent_bc = ["train.steps=300"]
-decoder = ["train.steps=300"]
-bc = ["train.steps=300"]
-idm = ["train.steps=300"]
-"#;
+/// The lam build a stage's `.done` marker names: version and commit.
+fn build_id() -> String {
+    format!(
+        "lam {} (commit {})",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("LAM_BUILD_COMMIT").unwrap_or("unknown")
+    )
+}
 
 /// Lower-case hexadecimal of `bytes`.
 fn hex(bytes: &[u8]) -> String {
@@ -282,8 +274,16 @@ impl Plan {
         inputs: &[String],
     ) -> String {
         let mut h = Sha256::new();
-        h.update(env!("CARGO_PKG_VERSION"));
+        h.update(RESULTS_FORMAT.to_le_bytes());
         h.update(kind);
+        // A named run preset stands for its file's contents: editing
+        // presets/NAME.toml changes the key of every stage trained with it.
+        for w in args.windows(2).filter(|w| w[0] == "--preset") {
+            if let Some(preset) = PRESETS.iter().find(|p| p.name == w[1]) {
+                h.update([2]);
+                h.update(preset.text);
+            }
+        }
         for i in inputs {
             h.update([1]);
             h.update(i);
@@ -358,8 +358,8 @@ fn plan(x: &Experiment, only: &[String]) -> Result<Plan> {
     };
     let lam_presets: Vec<&str> = PRESETS
         .iter()
+        .filter(|p| p.size() == PresetSize::Paper && p.config().method.is_latent())
         .map(|p| p.name)
-        .filter(|n| !matches!(*n, "idm" | "bc" | "latent-bc" | "decoder"))
         .collect();
     let arms = x.arms(only)?;
     if arms.is_empty() {
@@ -817,7 +817,7 @@ fn run_stage(p: &Plan, s: &Stage) -> Result<bool> {
     }
     lam_data::atomic::write_bytes_atomic(
         &done_marker(p, &s.key),
-        format!("lam {}\n", args.join(" ")).as_bytes(),
+        format!("lam {}\nmade by {}\n", args.join(" "), build_id()).as_bytes(),
     )?;
     Ok(true)
 }
@@ -920,6 +920,24 @@ pub fn run(args: PipelineArgs) -> Result<()> {
             r["std_return"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    // Cached stages another build made: reused (same results format), said.
+    let ours = format!("made by {}", build_id());
+    let foreign: Vec<&str> = cached
+        .iter()
+        .copied()
+        .filter(|k| {
+            let marker = std::fs::read_to_string(done_marker(&p, k)).unwrap_or_default();
+            !marker.lines().any(|l| l == ours)
+        })
+        .collect();
+    if let Some(first) = foreign.first() {
+        eprintln!(
+            "note: {} cached stage(s) were made by another lam build than this one ({}); reused, since their results format ({RESULTS_FORMAT}) is this build's: {first}{}",
+            foreign.len(),
+            build_id(),
+            if foreign.len() > 1 { ", ..." } else { "" }
+        );
+    }
     println!(
         "{} stages: {} run, {} cached (in {})",
         p.stages.len(),
@@ -943,4 +961,33 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         serde_json::to_string_pretty(&record)?.as_bytes(),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_experiments_parse() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let files = [
+            root.join("examples/pipeline.toml"),
+            root.join("examples/demo.toml"),
+            root.join("experiments/mini-dcs.toml"),
+        ];
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let x: Experiment =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            assert!(
+                !x.tasks.is_empty() && !x.seeds.is_empty(),
+                "{}",
+                f.display()
+            );
+        }
+        assert_eq!(
+            EXAMPLE,
+            std::fs::read_to_string(root.join("examples/pipeline.toml")).unwrap()
+        );
+    }
 }

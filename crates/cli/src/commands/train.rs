@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use lam_data::DatasetReader;
-use lam_models::config::{RunConfig, FIXED_PRESETS, PRESETS};
+use lam_models::config::{PresetSize, RunConfig, PRESETS};
 use lam_models::run::{train, RunData, RunDir, RunEvent, RunSummary};
 use tch::Device;
 
@@ -94,14 +94,18 @@ pub struct TrainArgs {
 /// Runs `lam train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     if args.list_presets {
-        println!("presets (each also as NAME-mini, sized for a 2-core CPU):");
-        for p in PRESETS {
-            println!("  {:<16} {}", p.name, p.about);
+        let groups = [
+            (PresetSize::Paper, "paper scale"),
+            (PresetSize::Mini, "the same at CPU size"),
+            (PresetSize::Fixed, "fixed size"),
+        ];
+        for (size, title) in groups {
+            println!("{title}:");
+            for p in PRESETS.iter().filter(|p| p.size() == size) {
+                println!("  {:<26} {}", p.name, p.about());
+            }
         }
-        println!("fixed-size presets:");
-        for p in FIXED_PRESETS {
-            println!("  {:<26} {}", p.name, p.about);
-        }
+        println!("(each is a TOML file in the repository's presets/ folder; `--show-config --preset NAME` prints it as used)");
         return Ok(());
     }
     if let Some(t) = args.threads {

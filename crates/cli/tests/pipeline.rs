@@ -104,6 +104,21 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     );
     // Shared stages exist once: one training file, one labeled subset.
     assert_eq!(ran.iter().filter(|k| k.starts_with("labeled-")).count(), 1);
+    // Every LAM is probed in closed form on the held-out file.
+    let of = |kind: &str| -> Vec<&String> { ran.iter().filter(|k| k.starts_with(kind)).collect() };
+    assert_eq!(of("probe-").len(), of("lam-").len());
+    assert_eq!(of("lam-").len(), 3, "{ran:?}");
+    for key in of("probe-") {
+        let file = dir.join("cache").join(key).join("probe.json");
+        let probe: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let mse = probe["latent_action"]["mse"].as_f64().unwrap();
+        assert!(mse.is_finite() && mse >= 0.0, "{probe}");
+        assert!(
+            probe["scored_on"].as_str().unwrap().contains("data-"),
+            "{probe}"
+        );
+    }
 
     let (ok, text) = lam(&["pipeline", "--config", c]);
     assert!(ok, "{text}");
@@ -170,7 +185,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     let (ok, text) = lam(&["pipeline", "--config", c, "--job", last]);
     assert!(ok && text.contains(": done"), "{text}");
 
-    // One arm alone: the vanilla data (training and held-out files) and its LAM.
+    // One arm alone: the vanilla data (training and held-out files), its LAM and its probe.
     let (ok, probes) = lam(&["pipeline", "--config", c, "--arm", "probes", "--emit-jobs"]);
     assert!(ok, "{probes}");
     let keys: Vec<&str> = probes
@@ -178,7 +193,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         .filter(|l| l.starts_with("lam pipeline"))
         .map(|l| l.split_whitespace().nth(5).unwrap())
         .collect();
-    assert_eq!(keys.len(), 3, "{probes}");
+    assert_eq!(keys.len(), 4, "{probes}");
     assert!(keys.iter().all(|k| lines.iter().any(|l| l.contains(k))));
     let (ok, text) = lam(&["pipeline", "--config", c, "--arm", "nope"]);
     assert!(!ok && text.contains("no such arm"), "{text}");
@@ -200,7 +215,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         "| laom-labels |",
         "| bc-all-labels |",
         "uniformly random actions",
-        "held-out probe MSE",
+        "held-out probe MSE (closed-form fit)",
         "(n=1)",
     ] {
         assert!(md.contains(method), "report.md lacks {method:?}:\n{md}");

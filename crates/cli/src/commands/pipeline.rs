@@ -568,6 +568,26 @@ fn plan_task(
                 p.label(&key, (task.name(), preset), method, labels, seed);
                 key
             };
+            // Closed-form probes of a LAM, fitted on the training file and
+            // scored on the held-out (val-split) file, labelled as the LAM.
+            let probe = |p: &mut Plan, lam: &str| {
+                let args = strings(&[
+                    "probe",
+                    "--run",
+                    &p.out(lam, None),
+                    "--data",
+                    &data,
+                    "--eval-data",
+                    &held_out[1],
+                    "--device",
+                    "cpu",
+                    "--out",
+                    "{out}/probe.json",
+                ]);
+                let key = p.add("probe", args, &[lam, &data_key, &val_key], None);
+                let (from, to) = (p.index[lam], p.index[&key]);
+                p.stages[to].label = p.stages[from].label.clone();
+            };
             if arm.downstream {
                 // The normaliser: BC on all labels.
                 if x.eval.normalizer == NormalizerSpec::BcAllLabels {
@@ -605,6 +625,7 @@ fn plan_task(
                     &x.sets.lam,
                 );
                 p.label(&lam, (task.name(), preset), m, budget_label(None), seed);
+                probe(p, &lam);
                 if arm.downstream {
                     let lam_ckpt = p.out(&lam, None);
                     let actor = train(
@@ -715,6 +736,7 @@ fn plan_task(
                                         budget_label(Some(budget)),
                                         seed,
                                     );
+                                    probe(p, &lam);
                                     if !arm.downstream {
                                         continue;
                                     }

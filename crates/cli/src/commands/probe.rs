@@ -43,6 +43,48 @@ pub struct ProbeArgs {
     /// Where to run the model.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceArg,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// One probe's held-out score.
+#[derive(Debug, serde::Serialize)]
+struct Score {
+    mse: f64,
+    /// MSE of predicting the held-out mean.
+    variance: f64,
+    r2: f64,
+}
+
+impl Score {
+    fn new(mse: f64, y: &Tensor) -> Self {
+        let variance = variance(y);
+        Self {
+            mse,
+            variance,
+            r2: 1.0 - mse / variance.max(1e-12),
+        }
+    }
+}
+
+/// What `lam probe --out` writes.
+#[derive(Debug, serde::Serialize)]
+struct ProbeResult {
+    run: PathBuf,
+    method: String,
+    step: usize,
+    max_offset: usize,
+    samples: usize,
+    ridge: f64,
+    fitted_on: PathBuf,
+    scored_on: PathBuf,
+    /// Latent action -> true action (LAMs).
+    latent_action: Option<Score>,
+    /// The model's own action output (IDM, BC).
+    own_action: Option<Score>,
+    /// Observation embedding -> proprioceptive state.
+    embedding_state: Score,
 }
 
 /// Features and targets of one file.
@@ -174,33 +216,54 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         "{:<28} {:>12} {:>14} {:>8}",
         "probe", "MSE", "variance", "R^2"
     );
-    let row = |name: &str, mse: f64, y: &Tensor| {
-        let var = variance(y);
+    let row = |name: &str, s: &Score| {
         println!(
-            "{name:<28} {mse:>12.4} {var:>14.4} {:>8.3}",
-            1.0 - mse / var.max(1e-12)
+            "{name:<28} {:>12.4} {:>14.4} {:>8.3}",
+            s.mse, s.variance, s.r2
         );
     };
-    if let (Some(x), Some(xe)) = (&fit.latent, &held.latent) {
-        let probe = LinearFit::fit(x, &fit.actions, args.ridge);
-        row(
-            "latent action -> action",
-            probe.mse(xe, &held.actions),
-            &held.actions,
-        );
-    }
-    if let Some(p) = &held.predicted {
+    let latent_action = match (&fit.latent, &held.latent) {
+        (Some(x), Some(xe)) => {
+            let probe = LinearFit::fit(x, &fit.actions, args.ridge);
+            Some(Score::new(probe.mse(xe, &held.actions), &held.actions))
+        }
+        _ => None,
+    };
+    let own_action = held.predicted.as_ref().map(|p| {
         let mse = (p.to_kind(Kind::Double) - held.actions.to_kind(Kind::Double))
             .square()
             .mean(Kind::Double)
             .double_value(&[]);
-        row("model's own action output", mse, &held.actions);
-    }
+        Score::new(mse, &held.actions)
+    });
     let probe = LinearFit::fit(&fit.embedding, &fit.states, args.ridge);
-    row(
-        "embedding -> state",
-        probe.mse(&held.embedding, &held.states),
-        &held.states,
-    );
+    let embedding_state = Score::new(probe.mse(&held.embedding, &held.states), &held.states);
+    if let Some(s) = &latent_action {
+        row("latent action -> action", s);
+    }
+    if let Some(s) = &own_action {
+        row("model's own action output", s);
+    }
+    row("embedding -> state", &embedding_state);
+    if let Some(out) = &args.out {
+        let result = ProbeResult {
+            run: args.run.clone(),
+            method: format!("{:?}", trainer.config.method).to_lowercase(),
+            step: trainer.steps(),
+            max_offset: k,
+            samples: args.samples,
+            ridge: args.ridge,
+            fitted_on: args.data.clone(),
+            scored_on: eval_file.clone(),
+            latent_action,
+            own_action,
+            embedding_state,
+        };
+        lam_data::atomic::write_bytes_atomic(
+            out,
+            serde_json::to_string_pretty(&result)?.as_bytes(),
+        )
+        .with_context(|| format!("writing {}", out.display()))?;
+    }
     Ok(())
 }

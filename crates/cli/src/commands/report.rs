@@ -356,24 +356,38 @@ pub fn run(args: ReportArgs) -> Result<()> {
     image("summary.png", &mut md, &mut html);
 
     // Probes of the LAMs.
-    let mut probes: BTreeMap<(String, String), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    // Per LAM: the closed-form probe stage's held-out MSE, then the online
+    // probe's held-out and training MSE.
+    let mut probes: BTreeMap<(String, String), [Vec<f64>; 3]> = BTreeMap::new();
     let mut curves: BTreeMap<String, Vec<Curve>> = BTreeMap::new();
+    let lam_name = |key: &str| {
+        let method = label(key, "method");
+        match label(key, "labels").as_str() {
+            "all" => method,
+            b => format!("{method} ({b} labels)"),
+        }
+    };
+    for key in labels.keys().filter(|k| k.starts_with("probe-")) {
+        let Ok(v) = read_json(&args.runs.join(key).join("probe.json")) else {
+            continue;
+        };
+        if let Some(mse) = v["latent_action"]["mse"].as_f64() {
+            let e = probes.entry((setting(key), lam_name(key))).or_default();
+            e[0].push(mse);
+        }
+    }
     for key in labels.keys().filter(|k| k.starts_with("lam-")) {
         let dir = args.runs.join(key);
         let Ok(summary) = read_json(&dir.join("summary.json")) else {
             continue;
         };
-        let (task, method) = (setting(key), label(key, "method"));
-        let name = match label(key, "labels").as_str() {
-            "all" => method.clone(),
-            b => format!("{method} ({b} labels)"),
-        };
+        let (task, name) = (setting(key), lam_name(key));
         let e = probes.entry((task.clone(), name.clone())).or_default();
         if let Some(v) = summary["eval"]["action_mse"].as_f64() {
-            e.0.push(v);
+            e[1].push(v);
         }
         if let Some(v) = summary["final_action_probe"].as_f64() {
-            e.1.push(v);
+            e[2].push(v);
         }
         let points: Vec<(f64, f64)> = std::fs::read_to_string(dir.join("metrics.jsonl"))
             .unwrap_or_default()
@@ -394,7 +408,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         );
         let rows: Vec<Vec<String>> = probes
             .iter()
-            .map(|((t, m), (held, train))| {
+            .map(|((t, m), [fitted, held, train])| {
                 let show = |v: &[f64]| {
                     if v.is_empty() {
                         "-".into()
@@ -402,15 +416,16 @@ pub fn run(args: ReportArgs) -> Result<()> {
                         Stat::of(v).show(3)
                     }
                 };
-                vec![t.clone(), m.clone(), show(held), show(train)]
+                vec![t.clone(), m.clone(), show(fitted), show(held), show(train)]
             })
             .collect();
         table(
             &[
                 "task/distractors",
                 "LAM",
-                "held-out probe MSE",
-                "training probe MSE (last 100 steps)",
+                "held-out probe MSE (closed-form fit)",
+                "held-out MSE of the online probe",
+                "training MSE of the online probe (last 100 steps)",
             ],
             &rows,
             &mut md,
@@ -418,9 +433,13 @@ pub fn run(args: ReportArgs) -> Result<()> {
         );
         let bars: Vec<(String, f64, f64)> = probes
             .iter()
-            .filter(|(_, (held, _))| !held.is_empty())
-            .map(|((t, m), (held, _))| {
-                let s = Stat::of(held);
+            .filter_map(|(k, [fitted, held, _])| {
+                // The closed-form fit where the pipeline ran it.
+                let v = if fitted.is_empty() { held } else { fitted };
+                (!v.is_empty()).then_some((k, v))
+            })
+            .map(|((t, m), v)| {
+                let s = Stat::of(v);
                 (
                     if tasks.len() > 1 {
                         format!("{m} {t}")

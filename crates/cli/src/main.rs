@@ -1,7 +1,9 @@
 //! `lam`: latent action models from video with distractors — the command line.
 
+mod args;
 mod commands;
 mod malloc;
+mod plots;
 mod progress;
 
 use clap::{Parser, Subcommand};

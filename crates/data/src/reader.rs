@@ -161,6 +161,31 @@ impl std::fmt::Debug for DatasetReader {
     }
 }
 
+/// How large a file's actions are (see [`DatasetReader::action_range`]);
+/// displays as one line saying whether they are raw expert outputs (probe
+/// MSEs are only comparable with the published ones on raw actions).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ActionRange {
+    /// The largest |a| seen.
+    pub largest: f32,
+    /// Trajectories looked at.
+    pub trajectories: usize,
+}
+
+impl std::fmt::Display for ActionRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (largest, n) = (self.largest, self.trajectories);
+        if largest > 1.0 {
+            write!(
+                f,
+                "actions: raw expert outputs (max |a| {largest:.2} in the first {n} trajectories)"
+            )
+        } else {
+            write!(f, "actions: all within [-1, 1] (clipped, or an expert that stays in range; first {n} trajectories)")
+        }
+    }
+}
+
 impl DatasetReader {
     /// Opens `path` and checks its layout: root attributes, numbered
     /// groups, and the type, shape and length agreement of every field.
@@ -362,6 +387,21 @@ impl DatasetReader {
     /// States of trajectory `i`, `len x state_size`.
     pub fn read_states(&self, i: usize) -> Result<Vec<f32>, DataError> {
         self.read_floats(i, "states")
+    }
+
+    /// The largest action magnitude in the first `first` trajectories: tells
+    /// raw expert outputs from actions inside [-1, 1].
+    pub fn action_range(&self, first: usize) -> Result<ActionRange, DataError> {
+        let trajectories = self.len().min(first);
+        let mut largest = 0f32;
+        for i in 0..trajectories {
+            let a = self.read_actions(i)?;
+            largest = a.iter().fold(largest, |m, x| m.max(x.abs()));
+        }
+        Ok(ActionRange {
+            largest,
+            trajectories,
+        })
     }
 
     /// Actions of trajectory `i`, `len x action_size`.

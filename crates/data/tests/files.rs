@@ -101,6 +101,14 @@ fn write_then_read_gives_back_every_value() {
         r.read_obs(2, 4..6).unwrap(),
         trajs[2].obs[4 * 48..6 * 48].to_vec()
     );
+    // Actions reach -7.5 in the first two trajectories, -12.5 in the third.
+    let two = r.action_range(2).unwrap();
+    assert_eq!((two.largest, two.trajectories), (7.5, 2));
+    let all = r.action_range(99).unwrap();
+    assert_eq!((all.largest, all.trajectories), (12.5, 3));
+    assert!(all
+        .to_string()
+        .contains("raw expert outputs (max |a| 12.50 in the first 3"));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

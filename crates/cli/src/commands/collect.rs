@@ -19,7 +19,7 @@ use lam_env::render::{RenderConfig, Renderer, MAX_SIDE, MIN_SIDE};
 use lam_env::{Environment, PixelEnv, TaskId};
 use lam_experts::Policy;
 
-use super::distractions::DistractionArgs;
+use crate::args::DistractionArgs;
 use crate::progress;
 
 /// Arguments of `lam collect`.

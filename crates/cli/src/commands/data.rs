@@ -40,7 +40,7 @@ pub struct RelabelArgs {
     force: bool,
     /// Where to run the IDM.
     #[arg(long, value_enum, default_value = "auto")]
-    device: super::train::DeviceArg,
+    device: crate::args::DeviceArg,
 }
 
 /// Arguments of `lam data info`.

@@ -17,8 +17,7 @@ use lam_models::run::RunDir;
 use lam_models::train::Trainer;
 use tch::{Kind, Tensor};
 
-use super::distractions::DistractionArgs;
-use super::train::DeviceArg;
+use crate::args::{DeviceArg, DistractionArgs};
 use crate::progress;
 
 /// Arguments of `lam eval`.

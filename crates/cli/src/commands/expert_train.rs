@@ -13,8 +13,8 @@ use lam_models::run::MetricsFile;
 use lam_rl::sac::SacConfig;
 use lam_rl::train::{ExpertConfig, ExpertTrainer};
 
-use super::plots;
-use super::train::DeviceArg;
+use crate::args::DeviceArg;
+use crate::plots;
 use crate::progress;
 
 /// Arguments of `lam expert train`.

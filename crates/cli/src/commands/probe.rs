@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_data::loader::{Loader, LoaderConfig};
+use lam_data::DatasetReader;
 use lam_models::probe::LinearFit;
 use lam_models::run::RunDir;
 use lam_models::train::{TrainBatch, Trainer};
 use tch::{Kind, Tensor};
 
-use crate::commands::train::{describe_actions, DeviceArg};
+use crate::args::DeviceArg;
 use crate::progress;
 
 /// Arguments of `lam probe`.
@@ -211,7 +212,9 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         args.samples,
         eval_file.display()
     );
-    println!("{}", describe_actions(&eval_file));
+    if let Ok(range) = DatasetReader::open(&eval_file).and_then(|r| r.action_range(20)) {
+        println!("{range}");
+    }
     println!(
         "{:<28} {:>12} {:>14} {:>8}",
         "probe", "MSE", "variance", "R^2"

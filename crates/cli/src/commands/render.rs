@@ -11,7 +11,7 @@ use image::{Delay, Frame, RgbImage, RgbaImage};
 use lam_env::render::{RenderConfig, Renderer};
 use lam_env::{Environment, PixelEnv, TaskId};
 
-use super::distractions::DistractionArgs;
+use crate::args::DistractionArgs;
 use crate::progress;
 use lam_data::atomic::write_atomic;
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use super::plots;
+use crate::plots;
 
 /// Arguments of `lam report`.
 #[derive(Debug, Args)]

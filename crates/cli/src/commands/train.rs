@@ -1,46 +1,16 @@
 //! `lam train`: train a latent action model or a baseline from a preset or
 //! a TOML config, in a run folder that can be resumed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use lam_data::DatasetReader;
 use lam_models::config::{PresetSize, RunConfig, PRESETS};
 use lam_models::run::{train, RunData, RunDir, RunEvent, RunSummary};
-use tch::Device;
 
+use crate::args::DeviceArg;
 use crate::progress;
-
-/// Where the model runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DeviceArg {
-    /// The first CUDA GPU if libtorch sees one, else the CPU.
-    Auto,
-    /// The CPU.
-    Cpu,
-    /// The first CUDA GPU.
-    Cuda,
-}
-
-impl DeviceArg {
-    /// The tch device, or an error when CUDA is asked for and absent.
-    pub fn device(self) -> Result<Device> {
-        Ok(match self {
-            DeviceArg::Auto => lam_models::device::best_device(),
-            DeviceArg::Cpu => Device::Cpu,
-            DeviceArg::Cuda => {
-                if !tch::Cuda::is_available() {
-                    bail!(
-                        "--device cuda: libtorch sees no CUDA GPU (this build: {})",
-                        lam_models::device::describe()
-                    );
-                }
-                Device::Cuda(0)
-            }
-        })
-    }
-}
 
 /// Arguments of `lam train`.
 #[derive(Debug, Args)]
@@ -160,7 +130,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         lam_models::device::describe(),
         dir.root.display()
     );
-    println!("{}", describe_actions(&data.data));
+    if let Ok(range) = DatasetReader::open(&data.data).and_then(|r| r.action_range(20)) {
+        println!("{range}");
+    }
     let bar = progress::bar(shown.train.steps as u64, "steps");
     bar.set_message("train");
     let summary = train(
@@ -277,26 +249,6 @@ fn run_data(args: &TrainArgs, dir: &RunDir) -> Result<RunData> {
             None => stored.and_then(|s| s.teacher),
         },
     })
-}
-
-/// Whether the file holds raw expert actions or ones inside [-1, 1]
-/// (METHOD.md §7: probe MSEs are only comparable on raw actions).
-pub fn describe_actions(file: &Path) -> String {
-    let Ok(r) = DatasetReader::open(file) else {
-        return String::new();
-    };
-    let n = r.len().min(20);
-    let mut largest = 0f32;
-    for i in 0..n {
-        if let Ok(a) = r.read_actions(i) {
-            largest = a.iter().fold(largest, |m, x| m.max(x.abs()));
-        }
-    }
-    if largest > 1.0 {
-        format!("actions: raw expert outputs (max |a| {largest:.2} in the first {n} trajectories)")
-    } else {
-        format!("actions: all within [-1, 1] (clipped, or an expert that stays in range; first {n} trajectories)")
-    }
 }
 
 fn report(s: &RunSummary, dir: &RunDir) {

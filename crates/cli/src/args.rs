@@ -1,10 +1,12 @@
-//! Command-line options that choose distractions, shared by the commands
-//! that build environments.
+//! Command-line options shared by several commands: the distractions of
+//! the environments they build and the device a model runs on.
 
 use std::path::PathBuf;
 
-use clap::Args;
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
 use lam_env::distractors::{BackgroundSource, DistractionConfig, Preset, Split};
+use tch::Device;
 
 /// Distraction options.
 #[derive(Debug, Clone, Args)]
@@ -35,5 +37,35 @@ impl DistractionArgs {
                 None => BackgroundSource::Builtin,
             },
         }
+    }
+}
+
+/// Where the model runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// The first CUDA GPU if libtorch sees one, else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The first CUDA GPU.
+    Cuda,
+}
+
+impl DeviceArg {
+    /// The tch device, or an error when CUDA is asked for and absent.
+    pub fn device(self) -> Result<Device> {
+        Ok(match self {
+            DeviceArg::Auto => lam_models::device::best_device(),
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => {
+                if !tch::Cuda::is_available() {
+                    bail!(
+                        "--device cuda: libtorch sees no CUDA GPU (this build: {})",
+                        lam_models::device::describe()
+                    );
+                }
+                Device::Cuda(0)
+            }
+        })
     }
 }

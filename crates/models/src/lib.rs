@@ -19,5 +19,4 @@ pub mod laom;
 pub mod lapo;
 pub mod optim;
 pub mod probe;
-pub mod run;
 pub mod train;

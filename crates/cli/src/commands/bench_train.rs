@@ -13,8 +13,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_models::config::{Precision, PresetSize, RunConfig, PRESETS};
 use lam_models::cpu::CpuFeatures;
-use lam_models::run::{train, RunData, RunDir, RunEvent};
 use lam_models::train::{DataShape, TrainBatch, Trainer};
+use lam_train::run::{train, RunData, RunDir, RunEvent};
 use tch::{Device, Kind, Tensor};
 /// Where the PyTorch twin of a benchmark runs (shared by `lam bench train`
 /// and `lam bench sac`).

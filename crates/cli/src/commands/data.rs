@@ -161,8 +161,8 @@ fn relabel(a: RelabelArgs) -> Result<()> {
     use anyhow::{bail, Context};
     use lam_data::loader::stack_at;
     use lam_data::DatasetWriter;
-    use lam_models::run::RunDir;
     use lam_models::train::{Model, Trainer};
+    use lam_train::run::RunDir;
     use tch::Tensor;
 
     let device = a.device.device()?;

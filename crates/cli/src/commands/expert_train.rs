@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_env::{Environment, TaskId};
-use lam_models::run::MetricsFile;
 use lam_rl::sac::SacConfig;
 use lam_rl::train::{ExpertConfig, ExpertTrainer};
+use lam_train::run::MetricsFile;
 
 use crate::args::DeviceArg;
 use crate::plots;

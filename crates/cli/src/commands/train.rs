@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_data::DatasetReader;
 use lam_models::config::{PresetSize, RunConfig, PRESETS};
-use lam_models::run::{train, RunData, RunDir, RunEvent, RunSummary};
+use lam_train::run::{train, RunData, RunDir, RunEvent, RunSummary};
 
 use crate::args::DeviceArg;
 use crate::progress;

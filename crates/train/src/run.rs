@@ -17,9 +17,9 @@ use lam_data::DataError;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use crate::checkpoint::CheckpointError;
-use crate::config::{Method, RunConfig};
-use crate::train::{DataShape, EvalMetrics, StepMetrics, TrainBatch, Trainer};
+use lam_models::checkpoint::CheckpointError;
+use lam_models::config::{Method, RunConfig};
+use lam_models::train::{DataShape, EvalMetrics, StepMetrics, TrainBatch, Trainer};
 
 /// The files of a run folder.
 #[derive(Clone, Debug)]

@@ -1,0 +1,235 @@
+//! Closed-form linear probes of a frozen trained model: fitted (ridge) on
+//! one file and scored on another, held-out one. Latent action → true
+//! action (LAMs: the paper's measure of latent action quality), the model's
+//! own action output (IDM, BC), and observation embedding →
+//! proprioceptive state.
+
+use std::path::{Path, PathBuf};
+
+use lam_data::loader::{Loader, LoaderConfig};
+use lam_models::probe::LinearFit;
+use lam_models::train::{TrainBatch, Trainer};
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+use crate::run::RunDir;
+use crate::TrainError;
+
+/// What to probe, on what.
+#[derive(Clone, Debug)]
+pub struct ProbeSpec {
+    /// A run folder from `lam train` (its checkpoint is used).
+    pub run: PathBuf,
+    /// File the probes are fitted on.
+    pub data: PathBuf,
+    /// Held-out file the probes are scored on (the fitting file when None).
+    pub eval_data: Option<PathBuf>,
+    /// Samples drawn from each file (at least 2).
+    pub samples: usize,
+    /// Ridge strength, relative to the mean feature variance (≥ 0).
+    pub ridge: f64,
+    /// Seed of the sample draw.
+    pub seed: u64,
+    /// Largest future offset K of the probed pairs; the run's own when None.
+    pub max_offset: Option<usize>,
+    /// Where the model runs.
+    pub device: tch::Device,
+}
+
+/// One probe's held-out score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// Mean squared error on the held-out samples.
+    pub mse: f64,
+    /// MSE of predicting the held-out mean.
+    pub variance: f64,
+    /// 1 - mse / variance.
+    pub r2: f64,
+}
+
+impl Score {
+    fn new(mse: f64, y: &Tensor) -> Self {
+        let variance = variance(y);
+        Self {
+            mse,
+            variance,
+            r2: 1.0 - mse / variance.max(1e-12),
+        }
+    }
+}
+
+/// What a probe found (what `lam probe --out` writes).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProbeResult {
+    /// The run folder.
+    pub run: PathBuf,
+    /// The run's method, lower case.
+    pub method: String,
+    /// Training steps of the probed checkpoint.
+    pub step: usize,
+    /// Pairs (o_t, o_{t+k}) with k uniform in 1..=max_offset.
+    pub max_offset: usize,
+    /// Samples drawn from each file.
+    pub samples: usize,
+    /// Ridge strength.
+    pub ridge: f64,
+    /// The fitting file.
+    pub fitted_on: PathBuf,
+    /// The held-out file.
+    pub scored_on: PathBuf,
+    /// Latent action -> true action (LAMs).
+    pub latent_action: Option<Score>,
+    /// The model's own action output (IDM, BC).
+    pub own_action: Option<Score>,
+    /// Observation embedding -> proprioceptive state.
+    pub embedding_state: Score,
+}
+
+/// Fits and scores the probes of `spec`; `on_batch(file, done, total)`
+/// hears of every batch of features computed (for a progress bar).
+pub fn probe(
+    spec: &ProbeSpec,
+    on_batch: &mut dyn FnMut(&Path, usize, usize),
+) -> Result<ProbeResult, TrainError> {
+    let dir = RunDir::new(&spec.run);
+    let (trainer, _) =
+        Trainer::load(&dir.checkpoint(), spec.device).map_err(|source| TrainError::NoModel {
+            path: spec.run.clone(),
+            source,
+        })?;
+    let eval_file = spec.eval_data.clone().unwrap_or_else(|| spec.data.clone());
+    let k = spec.max_offset.unwrap_or(trainer.config.train.max_offset);
+    let fit = features(&trainer, &spec.data, spec.samples, spec.seed, k, on_batch)?;
+    let held = features(
+        &trainer,
+        &eval_file,
+        spec.samples,
+        spec.seed ^ 0xE7A1,
+        k,
+        on_batch,
+    )?;
+    let latent_action = match (&fit.latent, &held.latent) {
+        (Some(x), Some(xe)) => {
+            let probe = LinearFit::fit(x, &fit.actions, spec.ridge);
+            Some(Score::new(probe.mse(xe, &held.actions), &held.actions))
+        }
+        _ => None,
+    };
+    let own_action = held.predicted.as_ref().map(|p| {
+        let mse = (p.to_kind(Kind::Double) - held.actions.to_kind(Kind::Double))
+            .square()
+            .mean(Kind::Double)
+            .double_value(&[]);
+        Score::new(mse, &held.actions)
+    });
+    let state = LinearFit::fit(&fit.embedding, &fit.states, spec.ridge);
+    let embedding_state = Score::new(state.mse(&held.embedding, &held.states), &held.states);
+    Ok(ProbeResult {
+        run: spec.run.clone(),
+        method: format!("{:?}", trainer.config.method).to_lowercase(),
+        step: trainer.steps(),
+        max_offset: k,
+        samples: spec.samples,
+        ridge: spec.ridge,
+        fitted_on: spec.data.clone(),
+        scored_on: eval_file,
+        latent_action,
+        own_action,
+        embedding_state,
+    })
+}
+
+/// Features and targets of one file.
+struct Features {
+    latent: Option<Tensor>,
+    embedding: Tensor,
+    actions: Tensor,
+    states: Tensor,
+    /// For IDM / BC: the model's own action predictions.
+    predicted: Option<Tensor>,
+}
+
+fn features(
+    t: &Trainer,
+    file: &Path,
+    samples: usize,
+    seed: u64,
+    max_offset: usize,
+    on_batch: &mut dyn FnMut(&Path, usize, usize),
+) -> Result<Features, TrainError> {
+    let batch_size = 256.min(samples.max(1));
+    let config = LoaderConfig {
+        batch_size,
+        max_offset,
+        seed,
+        ..LoaderConfig::default()
+    };
+    let mut loader = Loader::open(file, config)?;
+    let does_not_fit = |what: String| TrainError::DoesNotFit {
+        path: file.to_path_buf(),
+        what,
+    };
+    let (s, a) = loader.sizes();
+    if (a as i64, s as i64) != (t.shape.action_dim, t.shape.state_dim) {
+        return Err(does_not_fit(format!(
+            "actions of {a} and states of {s} values, but the model was trained on {} and {}",
+            t.shape.action_dim, t.shape.state_dim
+        )));
+    }
+    let frame = loader.frame();
+    if frame.0 as i64 != t.shape.image || frame.1 as i64 != t.shape.image {
+        return Err(does_not_fit(format!(
+            "frames are {}x{}, the model takes {}x{}",
+            frame.0, frame.1, t.shape.image, t.shape.image
+        )));
+    }
+    let device = t.vs.device();
+    let batches = samples.div_ceil(batch_size);
+    let (mut lat, mut emb, mut act, mut st, mut pred) = (vec![], vec![], vec![], vec![], vec![]);
+    for done in 0..batches {
+        let b = TrainBatch::from_loader(&loader.next_batch()?, frame, device);
+        tch::no_grad(|| {
+            if let Some(l) = t.model.latent(&b.obs, &b.future) {
+                lat.push(l.to_kind(Kind::Float).to_device(tch::Device::Cpu));
+            }
+            if let Some(p) = t.model.actions(&b.obs, &b.next) {
+                pred.push(p.to_device(tch::Device::Cpu));
+            }
+            emb.push(t.model.embed(&b.obs).to_device(tch::Device::Cpu));
+        });
+        act.push(b.actions.to_device(tch::Device::Cpu));
+        st.push(b.states.to_device(tch::Device::Cpu));
+        on_batch(file, done + 1, batches);
+    }
+    let cat =
+        |v: Vec<Tensor>| (!v.is_empty()).then(|| Tensor::cat(&v, 0).narrow(0, 0, samples as i64));
+    let none = || does_not_fit("no batches".to_string());
+    Ok(Features {
+        latent: cat(lat),
+        embedding: cat(emb).ok_or_else(none)?,
+        actions: cat(act).ok_or_else(none)?,
+        states: cat(st).ok_or_else(none)?,
+        predicted: cat(pred),
+    })
+}
+
+/// Variance of `y` around its mean (the MSE of always predicting the mean).
+fn variance(y: &Tensor) -> f64 {
+    let y = y.to_kind(Kind::Double);
+    (&y - y.mean_dim(0, true, Kind::Double))
+        .square()
+        .mean(Kind::Double)
+        .double_value(&[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_score_is_relative_to_the_held_out_variance() {
+        let y = Tensor::from_slice(&[1.0f32, 3.0, 1.0, 3.0]).view([4, 1]);
+        let s = Score::new(0.25, &y);
+        assert_eq!((s.variance, s.r2), (1.0, 0.75));
+    }
+}

@@ -6,6 +6,7 @@ fn main() {
     record_commit();
     if let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+        println!("cargo:rerun-if-changed={lib}");
         // A CUDA libtorch is only used if libtorch_cuda stays linked; the
         // default --as-needed would drop it since nothing names its symbols.
         if std::path::Path::new(&lib).join("libtorch_cuda.so").exists() {
@@ -14,26 +15,33 @@ fn main() {
     }
 }
 
-/// Sets `LAM_BUILD_COMMIT` to the checkout's commit (with `-dirty` when
-/// tracked files differ from it), rerun when HEAD, the branch or the index
-/// moves; left unset outside a git checkout.
+/// Sets `LAM_BUILD_COMMIT` to the checkout's commit, rerun when HEAD or
+/// the branch moves; left unset outside a git checkout of this repository
+/// (a tarball, or one unpacked inside another repository). Uncommitted
+/// edits are not tracked: the commit is the last one made.
 fn record_commit() {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
+            .arg("--no-optional-locks")
             .args(args)
             .output()
             .ok()
             .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
+    println!("cargo:rerun-if-changed=build.rs");
+    let manifest =
+        std::path::PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let ours = manifest.join("../..").canonicalize().ok();
+    let top = git(&["rev-parse", "--show-toplevel"])
+        .and_then(|t| std::path::Path::new(&t).canonicalize().ok());
+    if top.is_none() || top != ours {
+        return;
+    }
     let Some(commit) = git(&["rev-parse", "--short=12", "HEAD"]) else {
         return;
     };
-    let dirty =
-        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    let suffix = if dirty { "-dirty" } else { "" };
-    println!("cargo:rustc-env=LAM_BUILD_COMMIT={commit}{suffix}");
-    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rustc-env=LAM_BUILD_COMMIT={commit}");
     for dir in [
         git(&["rev-parse", "--git-dir"]),
         git(&["rev-parse", "--git-common-dir"]),
@@ -41,7 +49,7 @@ fn record_commit() {
     .into_iter()
     .flatten()
     {
-        for f in ["HEAD", "index", "packed-refs", "refs/heads"] {
+        for f in ["HEAD", "packed-refs", "refs/heads"] {
             let path = std::path::Path::new(&dir).join(f);
             if path.exists() {
                 println!("cargo:rerun-if-changed={}", path.display());

@@ -224,6 +224,44 @@ fn collect_train_probe_and_evaluate_a_policy() {
             assert_eq!(mse, 0.0, "the expert vs itself");
         }
     }
+    // --expert-drives: the expert acts, random actions are only compared;
+    // the returns are the expert's own on the same episodes.
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+    };
+    let (driven, played) = (p("driven.json"), p("played.json"));
+    let short = [
+        "eval",
+        "--like",
+        &data,
+        "--episodes",
+        "2",
+        "--episode-length",
+        "15",
+        "--img",
+        "16",
+    ];
+    let e = expert.to_str().unwrap();
+    let text = ok(&[
+        &short[..],
+        &[
+            "--random",
+            "--compare-expert",
+            e,
+            "--expert-drives",
+            "--out",
+            &driven,
+        ],
+    ]
+    .concat());
+    assert!(text.contains("the returns are its own"), "{text}");
+    ok(&[&short[..], &["--expert", e, "--out", &played]].concat());
+    let (driven, played) = (read(&driven), read(&played));
+    assert_eq!(driven["returns"], played["returns"]);
+    assert!(
+        driven["expert_action_mse"][1]["mse"].as_f64().unwrap() > 0.2,
+        "{driven}"
+    );
     for (flag, value) in [("--episode-length", "0"), ("--normalizer", "0")] {
         let (success, text) = lam(&["eval", "--policy", &decoder, "--like", &data, flag, value]);
         assert!(!success && text.contains(flag), "{flag} {value}: {text}");

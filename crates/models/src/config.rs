@@ -1,8 +1,9 @@
 //! Run configurations as TOML: the method, the model's shape and the
-//! optimisation settings, with the named presets of METHOD.md §6 (paper
-//! scale), `-mini` versions sized for a 2-core CPU, and the ablation ladder
-//! of METHOD.md §8 (lapo-fsq → lapo → +multistep → +latent-dim →
-//! +latent-fdm → +aug = laom).
+//! optimisation settings. The named presets are TOML files in the
+//! repository's `presets/` folder, embedded in the binary: the paper's
+//! settings, `-mini` versions sized for a 2-core CPU, the official code's
+//! tiny configuration, and the ablation ladder of the paper (lapo-fsq →
+//! lapo → +multistep → +latent-dim → +latent-fdm → +aug = laom).
 
 use serde::{Deserialize, Serialize};
 

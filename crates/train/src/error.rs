@@ -18,9 +18,12 @@ pub enum TrainError {
     /// The environment could not be built or stepped.
     #[error(transparent)]
     Env(#[from] EnvError),
-    /// A state-based expert could not be loaded or does not fit the task.
-    #[error("{}: {source}", path.display())]
+    /// A state-based expert could not be loaded or does not fit the task
+    /// (the cause names the file).
+    #[error("{role}: {source}")]
     Expert {
+        /// Which expert: the one playing or the one compared with.
+        role: &'static str,
         /// The expert checkpoint.
         path: PathBuf,
         /// The cause.
@@ -72,13 +75,15 @@ pub enum TrainError {
         /// What differs.
         what: String,
     },
-    /// Writing a result failed.
-    #[error("writing {}: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: DataError,
+    /// A setting that cannot work.
+    #[error("{setting} {value}: expected {expected}")]
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
     },
     /// A tensor operation failed.
     #[error(transparent)]

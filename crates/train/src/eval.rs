@@ -69,6 +69,9 @@ pub struct EvalSpec {
     pub allow_mismatch: bool,
     /// Also run this expert on every state visited ([`EvalResult::expert_action_mse`]).
     pub compare_expert: Option<PathBuf>,
+    /// With `compare_expert`: the expert acts and the player is only
+    /// compared (the returns are then the expert's).
+    pub expert_drives: bool,
 }
 
 /// The mean action MSE over steps `from..to` of the episodes.
@@ -125,7 +128,26 @@ pub struct EvalResult {
 /// Plays the episodes of `spec`; `on_step` hears of every vectorised step
 /// (for a progress bar).
 pub fn evaluate(spec: &EvalSpec, on_step: &mut dyn FnMut()) -> Result<EvalResult, TrainError> {
-    let envs = spec.envs.clamp(1, spec.episodes.max(1));
+    let invalid = |setting, value: String, expected| {
+        Err(TrainError::Invalid {
+            setting,
+            value,
+            expected,
+        })
+    };
+    if spec.episodes == 0 {
+        return invalid("episodes", "0".into(), "at least 1");
+    }
+    if spec.episode_length == 0 {
+        return invalid("episode length", "0".into(), "at least 1");
+    }
+    if let Some(n) = spec.normalizer.filter(|n| !(n.is_finite() && *n > 0.0)) {
+        return invalid("normalizer", n.to_string(), "a positive return");
+    }
+    if spec.expert_drives && spec.compare_expert.is_none() {
+        return invalid("expert drives", "true".into(), "an expert to compare with");
+    }
+    let envs = spec.envs.clamp(1, spec.episodes);
     let mut actor = Actor::load(spec)?;
     let side = actor.image(spec.img);
     let config = VecEnvConfig {
@@ -145,11 +167,15 @@ pub fn evaluate(spec: &EvalSpec, on_step: &mut dyn FnMut()) -> Result<EvalResult
         Some(path) => Some(load_expert(path, spec.task, &vec)?),
         None => None,
     };
+    // Every episode lasts `episode_length` steps (the tasks never end
+    // early), so the environments stay in step and one counter is the step
+    // of each; the bands count every episode played, the last round's
+    // extra ones too.
     let mut agreement = Agreement::new(spec.episode_length);
     let mut t = 0;
     let mut returns = Vec::new();
     while returns.len() < spec.episodes {
-        let actions = actor.actions(&vec, spec.device)?;
+        let mut acted = actor.actions(&vec, spec.device)?;
         if let Some(e) = &compare {
             let n = vec.observation_size();
             let expert: Vec<f64> = vec
@@ -157,9 +183,12 @@ pub fn evaluate(spec: &EvalSpec, on_step: &mut dyn FnMut()) -> Result<EvalResult
                 .chunks(n)
                 .flat_map(|o| e.act(o))
                 .collect();
-            agreement.add(t, &actions, &expert);
+            agreement.add(t, &acted, &expert);
+            if spec.expert_drives {
+                acted = expert;
+            }
         }
-        let step = vec.step(&actions)?;
+        let step = vec.step(&acted)?;
         on_step();
         t += 1;
         for end in step.finished.into_iter().flatten() {
@@ -223,6 +252,7 @@ fn normalizer(spec: &EvalSpec) -> (f64, String) {
 /// A state-based expert that fits the task.
 fn load_expert(path: &Path, task: TaskId, vec: &VecEnv) -> Result<Box<dyn Policy>, TrainError> {
     let expert = |source| TrainError::Expert {
+        role: "the compared expert",
         path: path.to_path_buf(),
         source,
     };
@@ -306,6 +336,7 @@ impl Actor {
             Player::Expert(path) => {
                 let policy =
                     lam_experts::load_expert(path).map_err(|source| TrainError::Expert {
+                        role: "the playing expert",
                         path: path.clone(),
                         source,
                     })?;
@@ -360,6 +391,7 @@ impl Actor {
                     vec.action_size(),
                 )
                 .map_err(|source| TrainError::Expert {
+                    role: "the playing expert",
                     path: path.clone(),
                     source,
                 })?;
@@ -494,6 +526,7 @@ mod tests {
             device: tch::Device::Cpu,
             allow_mismatch: false,
             compare_expert: None,
+            expert_drives: false,
         };
         assert_eq!(normalizer(&spec(Preset::Vanilla, 1000)).0, 840.0);
         assert_eq!(normalizer(&spec(Preset::Easy, 1000)).0, 823.0);

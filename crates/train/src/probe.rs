@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use lam_data::loader::{Loader, LoaderConfig};
+use lam_models::config::Method;
 use lam_models::probe::LinearFit;
 use lam_models::train::{TrainBatch, Trainer};
 use serde::{Deserialize, Serialize};
@@ -63,8 +64,8 @@ impl Score {
 pub struct ProbeResult {
     /// The run folder.
     pub run: PathBuf,
-    /// The run's method, lower case.
-    pub method: String,
+    /// The run's method.
+    pub method: Method,
     /// Training steps of the probed checkpoint.
     pub step: usize,
     /// Pairs (o_t, o_{t+k}) with k uniform in 1..=max_offset.
@@ -91,6 +92,26 @@ pub fn probe(
     spec: &ProbeSpec,
     on_batch: &mut dyn FnMut(&Path, usize, usize),
 ) -> Result<ProbeResult, TrainError> {
+    let invalid = |setting, value: String, expected| {
+        Err(TrainError::Invalid {
+            setting,
+            value,
+            expected,
+        })
+    };
+    if spec.samples < 2 {
+        return invalid("samples", spec.samples.to_string(), "at least 2");
+    }
+    if !(spec.ridge.is_finite() && spec.ridge >= 0.0) {
+        return invalid(
+            "ridge",
+            spec.ridge.to_string(),
+            "a finite strength of 0 or more",
+        );
+    }
+    if spec.max_offset == Some(0) {
+        return invalid("max offset", "0".into(), "at least 1");
+    }
     let dir = RunDir::new(&spec.run);
     let (trainer, _) =
         Trainer::load(&dir.checkpoint(), spec.device).map_err(|source| TrainError::NoModel {
@@ -126,7 +147,7 @@ pub fn probe(
     let embedding_state = Score::new(state.mse(&held.embedding, &held.states), &held.states);
     Ok(ProbeResult {
         run: spec.run.clone(),
-        method: format!("{:?}", trainer.config.method).to_lowercase(),
+        method: trainer.config.method,
         step: trainer.steps(),
         max_offset: k,
         samples: spec.samples,

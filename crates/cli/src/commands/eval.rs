@@ -60,10 +60,16 @@ pub struct EvalArgs {
     normalizer: Option<f64>,
     /// Also run this state-based expert on every state the player visits and
     /// report how far apart their actions are (MSE of the actions clipped to
-    /// [-1, 1], by stretch of the episode): tells a policy that misreads its
-    /// frames from the start from one that drifts away from the data.
+    /// [-1, 1] over the first 10, the first 100 and all steps): tells a
+    /// policy that misreads its frames from the start from one that drifts
+    /// away from the data.
     #[arg(long)]
     compare_expert: Option<PathBuf>,
+    /// With `--compare-expert`: the expert acts and the player is only
+    /// compared (its MSE on the expert's own states, as on held-out data);
+    /// the returns are then the expert's.
+    #[arg(long, requires = "compare_expert")]
+    expert_drives: bool,
     /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -144,6 +150,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         device: args.device.device()?,
         allow_mismatch: args.allow_mismatch,
         compare_expert: args.compare_expert.clone(),
+        expert_drives: args.expert_drives,
     };
     let envs = spec.envs.clamp(1, spec.episodes);
     let rounds = args.episodes.div_ceil(envs);
@@ -158,6 +165,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     bar.finish_and_clear();
     if let Some(m) = &result.mismatch {
         println!("note: {m}");
+    }
+    if spec.expert_drives {
+        println!("note: the compared expert acted (--expert-drives): the returns are its own");
     }
     if let Some(bands) = &result.expert_action_mse {
         let text: Vec<String> = bands

@@ -202,7 +202,7 @@ struct EvalSpec {
     yardsticks: bool,
 }
 
-/// The normaliser of scores (METHOD.md §8).
+/// The normaliser of scores (the paper normalises by BC on all labels).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum NormalizerSpec {

@@ -88,7 +88,7 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         b.finish_and_clear();
     }
     println!(
-        "{} model at step {} from {}; pairs (o_t, o_t+k) with k uniform in 1..={}",
+        "{:?} model at step {} from {}; pairs (o_t, o_t+k) with k uniform in 1..={}",
         result.method,
         result.step,
         RunDir::new(&args.run).checkpoint().display(),

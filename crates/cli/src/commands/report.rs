@@ -454,7 +454,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         if !bars.is_empty() {
             plots::bars(
                 &args.out.join("probe.png"),
-                "held-out latent -> action probe MSE (lower is better)",
+                "held-out latent -> action probe MSE (closed-form fit; online probe where none ran)",
                 "MSE",
                 &bars,
             )?;

@@ -26,8 +26,8 @@ pub enum TrainError {
         role: &'static str,
         /// The expert checkpoint.
         path: PathBuf,
-        /// The cause.
-        source: ExpertError,
+        /// The cause (boxed: it is large and rare).
+        source: Box<ExpertError>,
     },
     /// A run folder holds no loadable model.
     #[error("{}: no trained model here (run `lam train` first): {source}", path.display())]

@@ -254,7 +254,7 @@ fn load_expert(path: &Path, task: TaskId, vec: &VecEnv) -> Result<Box<dyn Policy
     let expert = |source| TrainError::Expert {
         role: "the compared expert",
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     let e = lam_experts::load_expert(path).map_err(expert)?;
     lam_experts::check_fits(
@@ -338,7 +338,7 @@ impl Actor {
                     lam_experts::load_expert(path).map_err(|source| TrainError::Expert {
                         role: "the playing expert",
                         path: path.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 Ok(Self::Expert(policy))
             }
@@ -393,7 +393,7 @@ impl Actor {
                 .map_err(|source| TrainError::Expert {
                     role: "the playing expert",
                     path: path.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             }
             _ => {}

@@ -173,33 +173,42 @@ pub fn lines(
     })
 }
 
-/// Bars with ± error whiskers.
-pub fn bars(path: &Path, title: &str, y_name: &str, bars: &[(String, f64, f64)]) -> Result<()> {
+/// Horizontal bars (one per named value, top to bottom in order) with
+/// error bars of ± the third value; names sit left of their bar, however long.
+pub fn bars(path: &Path, title: &str, x_name: &str, bars: &[(String, f64, f64)]) -> Result<()> {
     let (lo, hi) = range(bars.iter().map(|b| b.1 + b.2));
-    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    // Top to bottom: the first bar at the top.
+    let n = bars.len().max(1);
+    let names: Vec<String> = bars.iter().rev().map(|b| b.0.clone()).collect();
+    let longest = names.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     save(path, |root| {
-        let n = bars.len().max(1);
-        let mut chart = chart(&root, title, -0.5..(n as f64 - 0.5), lo..hi)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size((longest as u32 * 7 + 16).clamp(60, 360))
+            .build_cartesian_2d(lo..hi, -0.5..(n as f64 - 0.5))
+            .map_err(|e| anyhow!("{e}"))?;
         chart
             .configure_mesh()
-            .y_desc(y_name)
-            .x_labels(n)
-            .x_label_formatter(&|x| category(&names, *x))
-            .disable_x_mesh()
+            .x_desc(x_name)
+            .y_labels(n)
+            .y_label_formatter(&|y| category(&names, *y))
+            .disable_y_mesh()
             .draw()
             .map_err(|e| anyhow!("{e}"))?;
         for (i, (_, v, err)) in bars.iter().enumerate() {
-            let x = i as f64;
+            let y = (n - 1 - i) as f64;
             chart
                 .draw_series([Rectangle::new(
-                    [(x - 0.35, 0.0), (x + 0.35, *v)],
+                    [(0.0, y - 0.35), (*v, y + 0.35)],
                     palette(i).filled(),
                 )])
                 .map_err(|e| anyhow!("{e}"))?;
             if *err > 0.0 {
                 chart
                     .draw_series([PathElement::new(
-                        vec![(x, v - err), (x, v + err)],
+                        vec![(v - err, y), (v + err, y)],
                         BLACK.stroke_width(2),
                     )])
                     .map_err(|e| anyhow!("{e}"))?;

@@ -233,6 +233,22 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         assert_eq!((img.width(), img.height()), (800, 480), "{png}");
     }
 
+    // A probe-only run (one arm, every stage cached) still has a report:
+    // the probe table, each LAM beside LAPO.
+    let (ok, text) = lam(&["pipeline", "--config", c, "--arm", "probes"]);
+    assert!(ok, "{text}");
+    let probes_only = dir.join("report-probes");
+    let (ok, text) = lam(&[
+        "report",
+        dir.join("cache").to_str().unwrap(),
+        "--out",
+        probes_only.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let md = std::fs::read_to_string(probes_only.join("report.md")).unwrap();
+    assert!(md.contains("| lapo |") && md.contains("÷ LAPO's"), "{md}");
+    assert!(!md.contains("Normalized score"), "{md}");
+
     // Published normalisers: no BC-on-all-labels stage and its evaluation.
     let published = dir.join("published.toml");
     std::fs::write(

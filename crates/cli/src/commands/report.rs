@@ -121,8 +121,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
             ),
         });
     }
-    if evals.is_empty() {
-        bail!("{}: no evaluations to report", args.runs.display());
+    if evals.is_empty() && !labels.keys().any(|k| k.starts_with("lam-")) {
+        bail!(
+            "{}: no evaluations and no LAMs to report",
+            args.runs.display()
+        );
     }
     // Normalisers: our BC on all labels, else the published figure.
     let mut normalizers: BTreeMap<String, (f64, String)> = BTreeMap::new();
@@ -198,162 +201,165 @@ pub fn run(args: ReportArgs) -> Result<()> {
     );
     let _ = writeln!(html, "<h1>lam report</h1><p>From <code>{}</code>. Spread is the standard deviation over seeds (n = seeds).</p>", args.runs.display());
 
-    // Normalized scores.
-    section("Normalized score", &mut md, &mut html);
-    let mut rows = Vec::new();
-    let mut by_key: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
-    for e in &evals {
-        let norm = normalizers[&e.task].0;
-        by_key
-            .entry((e.task.clone(), e.method.clone(), e.labels.clone()))
-            .or_default()
-            .push(e.mean_return / norm);
-    }
-    for ((task, method, labels), v) in &by_key {
-        let s = Stat::of(v);
-        rows.push(vec![
-            task.clone(),
-            method.clone(),
-            labels.clone(),
-            s.show(3),
-            format!("{:.1}", s.mean * normalizers[task].0),
-        ]);
-    }
-    table(
-        &[
-            "task/distractors",
-            "method",
-            "labeled trajectories",
-            "normalized score",
-            "return",
-        ],
-        &rows,
-        &mut md,
-        &mut html,
-    );
-    let notes: Vec<Vec<String>> = normalizers
-        .iter()
-        .map(|(t, (_, src))| vec![t.clone(), src.clone()])
-        .collect();
-    table(
-        &["task/distractors", "normaliser"],
-        &notes,
-        &mut md,
-        &mut html,
-    );
-
-    // Yardsticks: the same episodes played by the expert and at random.
-    let yard: Vec<Vec<String>> = tasks
-        .iter()
-        .filter_map(|t| {
-            let expert = mean_of(t, "expert")?;
-            let random = mean_of(t, "random");
-            let bc = mean_of(t, "bc-all-labels");
-            Some(vec![
-                t.clone(),
-                expert.show(1),
-                random.map_or("-".into(), |r| r.show(1)),
-                bc.map_or("-".into(), |b| b.show(1)),
-                bc.map_or("-".into(), |b| format!("{:.2}", b.mean / expert.mean)),
-            ])
-        })
-        .collect();
-    if !yard.is_empty() {
-        let _ = writeln!(
-            md,
-            "Returns on the same evaluation episodes (mean over seeds of each seed's mean):"
-        );
+    // Scores (a probe-only pipeline has none).
+    if !evals.is_empty() {
+        // Normalized scores.
+        section("Normalized score", &mut md, &mut html);
+        let mut rows = Vec::new();
+        let mut by_key: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
+        for e in &evals {
+            let norm = normalizers[&e.task].0;
+            by_key
+                .entry((e.task.clone(), e.method.clone(), e.labels.clone()))
+                .or_default()
+                .push(e.mean_return / norm);
+        }
+        for ((task, method, labels), v) in &by_key {
+            let s = Stat::of(v);
+            rows.push(vec![
+                task.clone(),
+                method.clone(),
+                labels.clone(),
+                s.show(3),
+                format!("{:.1}", s.mean * normalizers[task].0),
+            ]);
+        }
         table(
             &[
                 "task/distractors",
-                "expert (state-based)",
-                "uniformly random actions",
-                "BC on all labels",
-                "BC ÷ expert",
+                "method",
+                "labeled trajectories",
+                "normalized score",
+                "return",
             ],
-            &yard,
+            &rows,
             &mut md,
             &mut html,
         );
-    }
-
-    // Score against label budget, per task.
-    for task in &tasks {
-        let mut budgets: Vec<String> = by_key
-            .keys()
-            .filter(|k| &k.0 == task && is_budget(&k.2))
-            .map(|k| k.2.clone())
-            .collect();
-        budgets.sort_by_key(|b| budget_order(b));
-        budgets.dedup();
-        let methods: Vec<String> = {
-            let mut m: Vec<String> = by_key
-                .keys()
-                .filter(|k| &k.0 == task && is_budget(&k.2))
-                .map(|k| k.1.clone())
-                .collect();
-            m.dedup();
-            m
-        };
-        let series: Vec<(String, Vec<Option<f64>>)> = methods
+        let notes: Vec<Vec<String>> = normalizers
             .iter()
-            .map(|m| {
-                let values = budgets
-                    .iter()
-                    .map(|b| {
-                        by_key
-                            .get(&(task.clone(), m.clone(), b.clone()))
-                            .map(|v| Stat::of(v).mean)
-                    })
-                    .collect();
-                (m.clone(), values)
+            .map(|(t, (_, src))| vec![t.clone(), src.clone()])
+            .collect();
+        table(
+            &["task/distractors", "normaliser"],
+            &notes,
+            &mut md,
+            &mut html,
+        );
+
+        // Yardsticks: the same episodes played by the expert and at random.
+        let yard: Vec<Vec<String>> = tasks
+            .iter()
+            .filter_map(|t| {
+                let expert = mean_of(t, "expert")?;
+                let random = mean_of(t, "random");
+                let bc = mean_of(t, "bc-all-labels");
+                Some(vec![
+                    t.clone(),
+                    expert.show(1),
+                    random.map_or("-".into(), |r| r.show(1)),
+                    bc.map_or("-".into(), |b| b.show(1)),
+                    bc.map_or("-".into(), |b| format!("{:.2}", b.mean / expert.mean)),
+                ])
             })
             .collect();
-        let file = format!("score_vs_labels_{}.png", task.replace('/', "-"));
-        plots::lines(
-            &args.out.join(&file),
-            &format!("{task}: normalized score"),
-            "labeled trajectories",
-            "normalized score",
-            &budgets,
-            &series,
-        )?;
-        image(&file, &mut md, &mut html);
-    }
+        if !yard.is_empty() {
+            let _ = writeln!(
+                md,
+                "Returns on the same evaluation episodes (mean over seeds of each seed's mean):"
+            );
+            table(
+                &[
+                    "task/distractors",
+                    "expert (state-based)",
+                    "uniformly random actions",
+                    "BC on all labels",
+                    "BC ÷ expert",
+                ],
+                &yard,
+                &mut md,
+                &mut html,
+            );
+        }
 
-    // Summary bars: each method at its largest budget, averaged over tasks.
-    let mut summary: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for task in &tasks {
-        let mut best: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
-        for ((t, m, l), v) in &by_key {
-            if t == task && is_budget(l) {
-                let e = best.entry(m.clone()).or_insert((l.clone(), v.clone()));
-                if budget_order(l) > budget_order(&e.0) {
-                    *e = (l.clone(), v.clone());
+        // Score against label budget, per task.
+        for task in &tasks {
+            let mut budgets: Vec<String> = by_key
+                .keys()
+                .filter(|k| &k.0 == task && is_budget(&k.2))
+                .map(|k| k.2.clone())
+                .collect();
+            budgets.sort_by_key(|b| budget_order(b));
+            budgets.dedup();
+            let methods: Vec<String> = {
+                let mut m: Vec<String> = by_key
+                    .keys()
+                    .filter(|k| &k.0 == task && is_budget(&k.2))
+                    .map(|k| k.1.clone())
+                    .collect();
+                m.dedup();
+                m
+            };
+            let series: Vec<(String, Vec<Option<f64>>)> = methods
+                .iter()
+                .map(|m| {
+                    let values = budgets
+                        .iter()
+                        .map(|b| {
+                            by_key
+                                .get(&(task.clone(), m.clone(), b.clone()))
+                                .map(|v| Stat::of(v).mean)
+                        })
+                        .collect();
+                    (m.clone(), values)
+                })
+                .collect();
+            let file = format!("score_vs_labels_{}.png", task.replace('/', "-"));
+            plots::lines(
+                &args.out.join(&file),
+                &format!("{task}: normalized score"),
+                "labeled trajectories",
+                "normalized score",
+                &budgets,
+                &series,
+            )?;
+            image(&file, &mut md, &mut html);
+        }
+
+        // Summary bars: each method at its largest budget, averaged over tasks.
+        let mut summary: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for task in &tasks {
+            let mut best: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
+            for ((t, m, l), v) in &by_key {
+                if t == task && is_budget(l) {
+                    let e = best.entry(m.clone()).or_insert((l.clone(), v.clone()));
+                    if budget_order(l) > budget_order(&e.0) {
+                        *e = (l.clone(), v.clone());
+                    }
                 }
             }
+            let preset = task.split('/').nth(1);
+            for (m, (_, v)) in best {
+                let name = preset.map_or(m.clone(), |p| format!("{m} ({p})"));
+                summary.entry(name).or_default().extend(v);
+            }
         }
-        let preset = task.split('/').nth(1);
-        for (m, (_, v)) in best {
-            let name = preset.map_or(m.clone(), |p| format!("{m} ({p})"));
-            summary.entry(name).or_default().extend(v);
-        }
+        let bars: Vec<(String, f64, f64)> = summary
+            .iter()
+            .map(|(m, v)| {
+                let s = Stat::of(v);
+                (m.clone(), s.mean, s.std)
+            })
+            .collect();
+        plots::bars(
+            &args.out.join("summary.png"),
+            "normalized score at the largest label budget",
+            "normalized score",
+            &bars,
+        )?;
+        section("Summary", &mut md, &mut html);
+        image("summary.png", &mut md, &mut html);
     }
-    let bars: Vec<(String, f64, f64)> = summary
-        .iter()
-        .map(|(m, v)| {
-            let s = Stat::of(v);
-            (m.clone(), s.mean, s.std)
-        })
-        .collect();
-    plots::bars(
-        &args.out.join("summary.png"),
-        "normalized score at the largest label budget",
-        "normalized score",
-        &bars,
-    )?;
-    section("Summary", &mut md, &mut html);
-    image("summary.png", &mut md, &mut html);
 
     // Probes of the LAMs.
     // Per LAM: the closed-form probe stage's held-out MSE, then the online
@@ -416,7 +422,21 @@ pub fn run(args: ReportArgs) -> Result<()> {
                         Stat::of(v).show(3)
                     }
                 };
-                vec![t.clone(), m.clone(), show(fitted), show(held), show(train)]
+                // The paper's yardstick: each LAM's closed-form MSE ÷ LAPO's.
+                let lapo = probes
+                    .get(&(t.clone(), "lapo".to_string()))
+                    .filter(|p| !p[0].is_empty() && !fitted.is_empty());
+                let ratio = lapo.map_or("-".into(), |p| {
+                    format!("{:.2}", Stat::of(fitted).mean / Stat::of(&p[0]).mean)
+                });
+                vec![
+                    t.clone(),
+                    m.clone(),
+                    show(fitted),
+                    ratio,
+                    show(held),
+                    show(train),
+                ]
             })
             .collect();
         table(
@@ -424,6 +444,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 "task/distractors",
                 "LAM",
                 "held-out probe MSE (closed-form fit)",
+                "÷ LAPO's",
                 "held-out MSE of the online probe",
                 "training MSE of the online probe (last 100 steps)",
             ],
@@ -431,6 +452,19 @@ pub fn run(args: ReportArgs) -> Result<()> {
             &mut md,
             &mut html,
         );
+        let settings = {
+            let mut s: Vec<&String> = probes.keys().map(|(t, _)| t).collect();
+            s.dedup();
+            s.len()
+        };
+        let one_task = {
+            let mut t: Vec<&str> = probes
+                .keys()
+                .map(|(t, _)| t.split('/').next().unwrap_or(""))
+                .collect();
+            t.dedup();
+            t.len() == 1
+        };
         let bars: Vec<(String, f64, f64)> = probes
             .iter()
             .filter_map(|(k, [fitted, held, _])| {
@@ -440,9 +474,15 @@ pub fn run(args: ReportArgs) -> Result<()> {
             })
             .map(|((t, m), v)| {
                 let s = Stat::of(v);
+                // Name the setting when the probes span several (e.g.
+                // with and without distractors): its preset, or task/preset.
+                let short = match t.split_once('/') {
+                    Some((_, preset)) if one_task => preset.to_string(),
+                    _ => t.clone(),
+                };
                 (
-                    if tasks.len() > 1 {
-                        format!("{m} {t}")
+                    if settings > 1 {
+                        format!("{m} ({short})")
                     } else {
                         m.clone()
                     },
@@ -454,7 +494,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
         if !bars.is_empty() {
             plots::bars(
                 &args.out.join("probe.png"),
-                "held-out latent -> action probe MSE (closed-form fit; online probe where none ran)",
+                "held-out latent -> action probe MSE (closed-form; lower is better)",
                 "MSE",
                 &bars,
             )?;

@@ -173,22 +173,22 @@ fn collect_train_probe_and_evaluate_a_policy() {
         "{json}"
     );
     // Yardsticks on the same episodes: random actions and the data's expert.
+    let short = [
+        "eval",
+        "--like",
+        &data,
+        "--episodes",
+        "2",
+        "--episode-length",
+        "15",
+        "--img",
+        "16",
+    ];
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+    };
     for who in [vec!["--random"], vec!["--expert", expert.to_str().unwrap()]] {
-        let text = ok(&[
-            &[
-                "eval",
-                "--like",
-                &data,
-                "--episodes",
-                "2",
-                "--episode-length",
-                "15",
-                "--img",
-                "16",
-            ][..],
-            &who[..],
-        ]
-        .concat());
+        let text = ok(&[&short[..], &who[..]].concat());
         assert!(text.contains("over 2 episodes"), "{who:?}: {text}");
         // Beside the expert on the states visited: the expert agrees with
         // itself exactly, random actions do not.
@@ -199,18 +199,8 @@ fn collect_train_probe_and_evaluate_a_policy() {
             "--out",
             &compared,
         ];
-        let short = [
-            "eval",
-            "--like",
-            &data,
-            "--episodes",
-            "2",
-            "--episode-length",
-            "15",
-        ];
-        ok(&[&short[..], &["--img", "16"], &who[..], &with[..]].concat());
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&compared).unwrap()).unwrap();
+        ok(&[&short[..], &who[..], &with[..]].concat());
+        let json = read(&compared);
         let bands = json["expert_action_mse"].as_array().unwrap();
         assert_eq!(bands.len(), 2, "{json}");
         assert_eq!(
@@ -226,21 +216,7 @@ fn collect_train_probe_and_evaluate_a_policy() {
     }
     // --expert-drives: the expert acts, random actions are only compared;
     // the returns are the expert's own on the same episodes.
-    let read = |f: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
-    };
     let (driven, played) = (p("driven.json"), p("played.json"));
-    let short = [
-        "eval",
-        "--like",
-        &data,
-        "--episodes",
-        "2",
-        "--episode-length",
-        "15",
-        "--img",
-        "16",
-    ];
     let e = expert.to_str().unwrap();
     let text = ok(&[
         &short[..],

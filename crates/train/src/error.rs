@@ -89,3 +89,14 @@ pub enum TrainError {
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }
+
+impl TrainError {
+    /// A setting that cannot work: `setting value: expected ...`.
+    pub fn invalid(setting: &'static str, value: String, expected: &'static str) -> Self {
+        Self::Invalid {
+            setting,
+            value,
+            expected,
+        }
+    }
+}

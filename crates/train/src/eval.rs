@@ -74,6 +74,13 @@ pub struct EvalSpec {
     pub expert_drives: bool,
 }
 
+impl EvalSpec {
+    /// Environments actually stepped together: `envs` within 1..=episodes.
+    pub fn env_count(&self) -> usize {
+        self.envs.clamp(1, self.episodes.max(1))
+    }
+}
+
 /// The mean action MSE over steps `from..to` of the episodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Band {
@@ -128,13 +135,8 @@ pub struct EvalResult {
 /// Plays the episodes of `spec`; `on_step` hears of every vectorised step
 /// (for a progress bar).
 pub fn evaluate(spec: &EvalSpec, on_step: &mut dyn FnMut()) -> Result<EvalResult, TrainError> {
-    let invalid = |setting, value: String, expected| {
-        Err(TrainError::Invalid {
-            setting,
-            value,
-            expected,
-        })
-    };
+    let invalid =
+        |setting, value: String, expected| Err(TrainError::invalid(setting, value, expected));
     if spec.episodes == 0 {
         return invalid("episodes", "0".into(), "at least 1");
     }
@@ -147,7 +149,7 @@ pub fn evaluate(spec: &EvalSpec, on_step: &mut dyn FnMut()) -> Result<EvalResult
     if spec.expert_drives && spec.compare_expert.is_none() {
         return invalid("expert drives", "true".into(), "an expert to compare with");
     }
-    let envs = spec.envs.clamp(1, spec.episodes);
+    let envs = spec.env_count();
     let mut actor = Actor::load(spec)?;
     let side = actor.image(spec.img);
     let config = VecEnvConfig {
@@ -164,7 +166,11 @@ pub fn evaluate(spec: &EvalSpec, on_step: &mut dyn FnMut()) -> Result<EvalResult
     actor.check_fits(spec, &vec)?;
     let (trained_on, mismatch) = actor.trained_on(spec)?;
     let compare = match &spec.compare_expert {
-        Some(path) => Some(load_expert(path, spec.task, &vec)?),
+        Some(path) => {
+            let e = load_expert(path, COMPARED)?;
+            check_expert(e.as_ref(), path, COMPARED, spec.task, &vec)?;
+            Some(e)
+        }
         None => None,
     };
     // Every episode lasts `episode_length` steps (the tasks never end
@@ -249,24 +255,37 @@ fn normalizer(spec: &EvalSpec) -> (f64, String) {
     }
 }
 
-/// A state-based expert that fits the task.
-fn load_expert(path: &Path, task: TaskId, vec: &VecEnv) -> Result<Box<dyn Policy>, TrainError> {
-    let expert = |source| TrainError::Expert {
-        role: "the compared expert",
+/// The error of expert `role` at `path`.
+fn expert_error<'a>(
+    role: &'static str,
+    path: &'a Path,
+) -> impl Fn(lam_experts::ExpertError) -> TrainError + 'a {
+    move |source| TrainError::Expert {
+        role,
         path: path.to_path_buf(),
         source: Box::new(source),
-    };
-    let e = lam_experts::load_expert(path).map_err(expert)?;
-    lam_experts::check_fits(
-        e.as_ref(),
-        path,
-        task,
-        vec.observation_size(),
-        vec.action_size(),
-    )
-    .map_err(expert)?;
-    Ok(e)
+    }
 }
+
+/// The state-based expert at `path` (the playing or the compared one).
+fn load_expert(path: &Path, role: &'static str) -> Result<Box<dyn Policy>, TrainError> {
+    lam_experts::load_expert(path).map_err(expert_error(role, path))
+}
+
+/// Checks that expert `e` fits the environments' task.
+fn check_expert(
+    e: &dyn Policy,
+    path: &Path,
+    role: &'static str,
+    task: TaskId,
+    vec: &VecEnv,
+) -> Result<(), TrainError> {
+    lam_experts::check_fits(e, path, task, vec.observation_size(), vec.action_size())
+        .map_err(expert_error(role, path))
+}
+
+const PLAYING: &str = "the playing expert";
+const COMPARED: &str = "the compared expert";
 
 /// Squared distances between the player's and an expert's clipped actions,
 /// summed by step of the episode.
@@ -333,15 +352,7 @@ impl Actor {
                     rand_chacha::ChaCha8Rng::seed_from_u64(spec.seed),
                 )))
             }
-            Player::Expert(path) => {
-                let policy =
-                    lam_experts::load_expert(path).map_err(|source| TrainError::Expert {
-                        role: "the playing expert",
-                        path: path.clone(),
-                        source: Box::new(source),
-                    })?;
-                Ok(Self::Expert(policy))
-            }
+            Player::Expert(path) => Ok(Self::Expert(load_expert(path, PLAYING)?)),
             Player::Policy(run) => {
                 let checkpoint = RunDir::new(run).checkpoint();
                 let (policy, meta) = Trainer::load(&checkpoint, spec.device).map_err(|source| {
@@ -383,18 +394,7 @@ impl Actor {
                 });
             }
             (Self::Expert(p), Player::Expert(path)) => {
-                lam_experts::check_fits(
-                    p.as_ref(),
-                    path,
-                    spec.task,
-                    vec.observation_size(),
-                    vec.action_size(),
-                )
-                .map_err(|source| TrainError::Expert {
-                    role: "the playing expert",
-                    path: path.clone(),
-                    source: Box::new(source),
-                })?;
+                check_expert(p.as_ref(), path, PLAYING, spec.task, vec)?;
             }
             _ => {}
         }

@@ -92,13 +92,8 @@ pub fn probe(
     spec: &ProbeSpec,
     on_batch: &mut dyn FnMut(&Path, usize, usize),
 ) -> Result<ProbeResult, TrainError> {
-    let invalid = |setting, value: String, expected| {
-        Err(TrainError::Invalid {
-            setting,
-            value,
-            expected,
-        })
-    };
+    let invalid =
+        |setting, value: String, expected| Err(TrainError::invalid(setting, value, expected));
     if spec.samples < 2 {
         return invalid("samples", spec.samples.to_string(), "at least 2");
     }

@@ -152,7 +152,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         compare_expert: args.compare_expert.clone(),
         expert_drives: args.expert_drives,
     };
-    let envs = spec.envs.clamp(1, spec.episodes);
+    let envs = spec.env_count();
     let rounds = args.episodes.div_ceil(envs);
     let bar = progress::bar((rounds * args.episode_length) as u64, "steps");
     bar.set_message(format!("{task} {}", spec.distractions.preset.name()));

@@ -55,13 +55,13 @@ impl DeviceArg {
     /// The tch device, or an error when CUDA is asked for and absent.
     pub fn device(self) -> Result<Device> {
         Ok(match self {
-            DeviceArg::Auto => lam_models::device::best_device(),
+            DeviceArg::Auto => lam_models::toolkit::device::best_device(),
             DeviceArg::Cpu => Device::Cpu,
             DeviceArg::Cuda => {
                 if !tch::Cuda::is_available() {
                     bail!(
                         "--device cuda: libtorch sees no CUDA GPU (this build: {})",
-                        lam_models::device::describe()
+                        lam_models::toolkit::device::describe()
                     );
                 }
                 Device::Cuda(0)

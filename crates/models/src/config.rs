@@ -7,8 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::augment::AugmentConfig;
-use crate::encoder::Depth;
+use crate::toolkit::augment::AugmentConfig;
+use crate::toolkit::encoder::Depth;
 
 /// Which model a run trains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +65,8 @@ impl Precision {
             Precision::F32 => false,
             Precision::Bf16 => true,
             Precision::Auto => {
-                device != tch::Device::Cpu || crate::cpu::CpuFeatures::detect().native_bf16()
+                device != tch::Device::Cpu
+                    || crate::toolkit::cpu::CpuFeatures::detect().native_bf16()
             }
         }
     }

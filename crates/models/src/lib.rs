@@ -1,22 +1,15 @@
-//! Neural-network building blocks (encoder stages, residual and MLP blocks)
-//! and the latent action models of METHOD.md §4 (LAPO, LAOM), on tch / libtorch.
+//! The networks of METHOD.md §4 and their losses, on tch / libtorch.
+//!
+//! - [`toolkit`]: what every method is built from (encoder stages, residual
+//!   and MLP blocks, FSQ, initialisation, EMA targets, Adam, linear probes,
+//!   augmentation, bf16 autocast, checkpoints, devices).
+//! - [`methods`]: one file per method (LAPO, LAOM ± supervision, IDM, BC,
+//!   latent BC, action decoder), each holding its networks **and its whole
+//!   loss** behind the small [`methods::Model`] trait the trainer uses.
+//! - [`batch`]: the tensors a step reads; [`config`]: run settings and the
+//!   presets (`presets/*.toml`).
 
-pub mod actor;
-pub mod augment;
-pub mod autocast;
-pub mod blocks;
-pub mod checkpoint;
+pub mod batch;
 pub mod config;
-pub mod cpu;
-pub mod decoder;
-pub mod device;
-pub mod ema;
-pub mod encoder;
-pub mod fsq;
-pub mod idm;
-pub mod init;
-pub mod laom;
-pub mod lapo;
-pub mod optim;
-pub mod probe;
-pub mod train;
+pub mod methods;
+pub mod toolkit;

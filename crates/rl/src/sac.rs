@@ -9,8 +9,8 @@ use rand_distr::{Distribution, StandardNormal};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Reduction, Tensor};
 
-use lam_models::ema::EmaTarget;
-use lam_models::optim::Adam;
+use lam_models::toolkit::ema::EmaTarget;
+use lam_models::toolkit::optim::Adam;
 
 use crate::replay::Transitions;
 
@@ -134,7 +134,7 @@ impl Sac {
         seed: u64,
         device: Device,
     ) -> Self {
-        lam_models::init::seeded(seed, || {
+        lam_models::toolkit::init::seeded(seed, || {
             Self::build(obs_size, action_size, config, seed, device)
         })
     }
@@ -330,11 +330,11 @@ impl Sac {
         &self,
         path: &std::path::Path,
         metadata: &std::collections::BTreeMap<String, String>,
-    ) -> Result<(), lam_models::checkpoint::CheckpointError> {
+    ) -> Result<(), lam_models::toolkit::checkpoint::CheckpointError> {
         let tensors: Vec<(String, Tensor)> = self.actor_vs.variables().into_iter().collect();
         let mut meta = metadata.clone();
         meta.insert("kind".into(), "lam-sac-actor".into());
-        lam_models::checkpoint::save(path, &tensors, &meta)
+        lam_models::toolkit::checkpoint::save(path, &tensors, &meta)
     }
 
     /// Restores what [`Sac::state`] saved.
@@ -342,7 +342,7 @@ impl Sac {
         &mut self,
         saved: &std::collections::BTreeMap<String, Tensor>,
     ) -> Result<(), String> {
-        use lam_models::checkpoint::{restore, under};
+        use lam_models::toolkit::checkpoint::{restore, under};
         for (prefix, vs) in [
             ("actor.", &self.actor_vs),
             ("critic.", &self.critic_vs),

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use tch::{Device, Tensor};
 
-use lam_models::checkpoint::{self, CheckpointError};
+use lam_models::toolkit::checkpoint::{self, CheckpointError};
 
 use crate::replay::ReplayBuffer;
 use crate::sac::{Sac, SacConfig, UpdateMetrics};

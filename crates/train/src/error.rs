@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use lam_data::DataError;
 use lam_env::{EnvError, TaskId};
 use lam_experts::ExpertError;
-use lam_models::checkpoint::CheckpointError;
 use lam_models::config::Method;
+use lam_models::toolkit::checkpoint::CheckpointError;
 
 /// Errors of the training-side stages (evaluations, probes); training runs
 /// have their own [`crate::run::RunError`].

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::trainer::Trainer;
 use lam_env::distractors::{DistractionConfig, Preset};
 use lam_env::render::RenderConfig;
 use lam_env::{TaskId, VecEnv, VecEnvConfig};
 use lam_experts::Policy;
-use lam_models::train::Trainer;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
@@ -463,7 +463,7 @@ impl Actor {
                 let obs = Tensor::from_slice(&frames)
                     .view([envs as i64, side, side, 9])
                     .to_device(device);
-                let obs = lam_models::encoder::to_input(&obs);
+                let obs = lam_models::toolkit::encoder::to_input(&obs);
                 let actions = tch::no_grad(|| policy.model.actions(&obs, &obs))
                     .expect("a policy")
                     .to_kind(Kind::Double)

@@ -8,5 +8,6 @@ pub mod error;
 pub mod eval;
 pub mod probe;
 pub mod run;
+pub mod trainer;
 
 pub use error::TrainError;

@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::trainer::Trainer;
 use lam_data::loader::{Loader, LoaderConfig};
+use lam_models::batch::TrainBatch;
 use lam_models::config::Method;
-use lam_models::probe::LinearFit;
-use lam_models::train::{TrainBatch, Trainer};
+use lam_models::toolkit::probe::LinearFit;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 

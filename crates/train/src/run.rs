@@ -17,9 +17,10 @@ use lam_data::DataError;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use lam_models::checkpoint::CheckpointError;
+use crate::trainer::{EvalMetrics, StepMetrics, Trainer};
+use lam_models::batch::{DataShape, TrainBatch};
 use lam_models::config::{Method, RunConfig};
-use lam_models::train::{DataShape, EvalMetrics, StepMetrics, TrainBatch, Trainer};
+use lam_models::toolkit::checkpoint::CheckpointError;
 
 /// The files of a run folder.
 #[derive(Clone, Debug)]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use lam_data::{DatasetAttrs, DatasetWriter, Trajectory};
 use lam_models::config::RunConfig;
-use lam_models::train::Trainer;
 use lam_train::run::{train, RunData, RunDir, RunError};
+use lam_train::trainer::Trainer;
 use tch::Device;
 
 const SIDE: usize = 16;

@@ -11,10 +11,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use lam_models::batch::{DataShape, TrainBatch};
 use lam_models::config::{Precision, PresetSize, RunConfig, PRESETS};
-use lam_models::cpu::CpuFeatures;
-use lam_models::train::{DataShape, TrainBatch, Trainer};
+use lam_models::toolkit::cpu::CpuFeatures;
 use lam_train::run::{train, RunData, RunDir, RunEvent};
+use lam_train::trainer::Trainer;
 use tch::{Device, Kind, Tensor};
 /// Where the PyTorch twin of a benchmark runs (shared by `lam bench train`
 /// and `lam bench sac`).
@@ -144,7 +145,7 @@ const STATES: i64 = 17;
 fn synthetic(n: i64, image: i64, device: Device) -> TrainBatch {
     let frames = || {
         let raw = Tensor::randint(256, [n, image, image, 9], (Kind::Uint8, device));
-        lam_models::encoder::to_input(&raw)
+        lam_models::toolkit::encoder::to_input(&raw)
     };
     TrainBatch {
         obs: frames(),
@@ -332,10 +333,13 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
     } else {
         args.presets.clone()
     };
-    let device = lam_models::device::best_device();
+    let device = lam_models::toolkit::device::best_device();
     let cpu = CpuFeatures::detect();
     println!("{}", cpu.describe());
-    println!("lam bench train ({})", lam_models::device::describe());
+    println!(
+        "lam bench train ({})",
+        lam_models::toolkit::device::describe()
+    );
     let data = if args.no_e2e {
         None
     } else {

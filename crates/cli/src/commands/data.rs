@@ -161,14 +161,15 @@ fn relabel(a: RelabelArgs) -> Result<()> {
     use anyhow::{bail, Context};
     use lam_data::loader::stack_at;
     use lam_data::DatasetWriter;
-    use lam_models::train::{Model, Trainer};
+    use lam_models::config::Method;
     use lam_train::run::RunDir;
+    use lam_train::trainer::Trainer;
     use tch::Tensor;
 
     let device = a.device.device()?;
     let (idm, _) = Trainer::load(&RunDir::new(&a.idm).checkpoint(), device)
         .with_context(|| format!("{}: no trained IDM here", a.idm.display()))?;
-    if !matches!(idm.model, Model::Idm(_)) {
+    if idm.config.method != Method::Idm {
         bail!(
             "{} is a {:?} run, not an idm run",
             a.idm.display(),
@@ -216,7 +217,7 @@ fn relabel(a: RelabelArgs) -> Result<()> {
                 let t = Tensor::from_slice(&bytes)
                     .view([(end - start) as i64, h as i64, w as i64, 9])
                     .to_device(device);
-                lam_models::encoder::to_input(&t)
+                lam_models::toolkit::encoder::to_input(&t)
             };
             let (obs, next) = (frames(0), frames(1));
             let a_hat =

@@ -127,7 +127,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "training {:?} on {} ({}), run folder {}",
         shown.method,
         data.data.display(),
-        lam_models::device::describe(),
+        lam_models::toolkit::device::describe(),
         dir.root.display()
     );
     if let Ok(range) = DatasetReader::open(&data.data).and_then(|r| r.action_range(20)) {

@@ -4,10 +4,13 @@
 //! labeled subset only, then used to relabel the unlabeled data.
 
 use tch::nn;
-use tch::Tensor;
+use tch::{Reduction, Tensor};
 
-use crate::blocks::ConditionedHead;
-use crate::encoder::{Encoder, EncoderConfig};
+use super::{encoder_config, Loss, Model, StepInputs};
+use crate::batch::DataShape;
+use crate::config::RunConfig;
+use crate::toolkit::blocks::ConditionedHead;
+use crate::toolkit::encoder::{Encoder, EncoderConfig};
 
 /// An inverse dynamics model from observation pairs to actions.
 #[derive(Debug)]
@@ -57,10 +60,53 @@ impl Idm {
     }
 }
 
+impl Idm {
+    /// The IDM of a run's settings.
+    pub fn from_run(vs: &nn::VarStore, c: &RunConfig, shape: DataShape) -> Self {
+        let m = &c.model;
+        Self::new(
+            &vs.root(),
+            encoder_config(c, shape),
+            m.head_width,
+            m.head_blocks,
+            shape.action_dim,
+        )
+    }
+}
+
+impl Model for Idm {
+    /// The action MSE of the prediction from (o_t, o_{t+1}).
+    fn loss(&self, x: &StepInputs) -> Loss {
+        let (predicted, e_t) = self.predict_and_embed(x.obs, x.next);
+        Loss {
+            loss: predicted.mse_loss(x.actions, Reduction::Mean),
+            supervision: None,
+            latent: None,
+            embedding: e_t,
+        }
+    }
+
+    fn embedding_dim(&self) -> i64 {
+        Idm::embedding_dim(self)
+    }
+
+    fn embed(&self, obs: &Tensor) -> Tensor {
+        Idm::embed(self, obs)
+    }
+
+    fn actions(&self, obs: &Tensor, next: &Tensor) -> Option<Tensor> {
+        Some(self.predict(obs, next))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::Depth;
+    use crate::toolkit::encoder::Depth;
     use tch::{Device, Kind};
 
     #[test]

@@ -7,23 +7,18 @@
 use tch::nn::{self, Module};
 use tch::{Reduction, Tensor};
 
-use crate::blocks::{orthogonal_linear, ConditionedHead};
-use crate::ema::EmaTarget;
-use crate::encoder::{Depth, Encoder, EncoderConfig};
+use super::{encoder_config, Loss, Model, StepInputs, Supervision};
+use crate::batch::DataShape;
+use crate::config::RunConfig;
+use crate::toolkit::blocks::{orthogonal_linear, ConditionedHead};
+use crate::toolkit::ema::EmaTarget;
+use crate::toolkit::encoder::{Encoder, EncoderConfig};
 
 /// Settings of a LAOM model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LaomConfig {
-    /// Channels of one stacked observation (9).
-    pub obs_channels: i64,
-    /// Image side.
-    pub image: i64,
-    /// Encoder layout.
-    pub depth: Depth,
-    /// Channel multiplier.
-    pub encoder_scale: i64,
-    /// Residual blocks per stage.
-    pub num_res: usize,
+    /// The shared encoder (online and EMA target).
+    pub encoder: EncoderConfig,
     /// Latent action size.
     pub latent_dim: i64,
     /// Width of the IDM and FDM heads.
@@ -34,6 +29,8 @@ pub struct LaomConfig {
     pub tau: f64,
     /// Action size for the supervised head (`None`: no supervision).
     pub action_dim: Option<i64>,
+    /// Weight of the supervised action loss in the total (LAOM + supervision).
+    pub supervision_coef: f64,
 }
 
 /// The LAOM model. Its EMA target encoder lives in a separate var store
@@ -65,13 +62,7 @@ impl Laom {
     /// Builds the model in `store` (trainable) with its EMA target encoder.
     pub fn new(store: &nn::VarStore, c: &LaomConfig) -> Self {
         let vs = &store.root();
-        let enc = EncoderConfig {
-            in_channels: c.obs_channels,
-            image: c.image,
-            depth: c.depth,
-            scale: c.encoder_scale,
-            num_res: c.num_res,
-        };
+        let enc = c.encoder;
         let encoder = Encoder::new(&(vs / "encoder"), enc);
         let emb = encoder.out_dim();
         let idm = ConditionedHead::new(
@@ -172,23 +163,98 @@ impl Laom {
     }
 }
 
+impl Laom {
+    /// The LAOM of a run's settings: with a supervised head when
+    /// `train.supervision_coef > 0` (LAOM + supervision).
+    pub fn from_run(vs: &nn::VarStore, c: &RunConfig, shape: DataShape) -> Self {
+        let (m, coef) = (&c.model, c.train.supervision_coef);
+        Self::new(
+            vs,
+            &LaomConfig {
+                encoder: encoder_config(c, shape),
+                latent_dim: m.latent_dim,
+                head_width: m.head_width,
+                head_blocks: m.head_blocks,
+                tau: m.tau,
+                action_dim: (coef > 0.0).then_some(shape.action_dim),
+                supervision_coef: coef,
+            },
+        )
+    }
+}
+
+impl Model for Laom {
+    /// The latent MSE on the step's (augmented) o_t, o_{t+1} and o_{t+k},
+    /// plus, for LAOM + supervision, `coef * MSE(Linear(z), a)` on the
+    /// labeled batch (un-augmented, its own o_t and o_{t+k}).
+    fn loss(&self, x: &StepInputs) -> Loss {
+        let out = self.forward(x.obs, x.next, x.future);
+        let coef = self.config.supervision_coef;
+        let supervision = match x.labeled {
+            Some(l) if coef > 0.0 => self
+                .action_loss(&l.obs, &l.future, &l.actions)
+                .map(|loss| Supervision { loss, coef }),
+            _ => None,
+        };
+        Loss {
+            loss: out.loss,
+            supervision,
+            latent: Some(out.latent),
+            embedding: out.embedding,
+        }
+    }
+
+    /// The EMA target follows the online encoder after every update.
+    fn after_update(&mut self) {
+        self.update_target();
+    }
+
+    fn latent_dim(&self) -> Option<i64> {
+        Some(self.config.latent_dim)
+    }
+
+    fn embedding_dim(&self) -> i64 {
+        Laom::embedding_dim(self)
+    }
+
+    fn latent(&self, obs: &Tensor, future: &Tensor) -> Option<Tensor> {
+        Some(self.infer_latent(obs, future))
+    }
+
+    fn embed(&self, obs: &Tensor) -> Tensor {
+        Laom::embed(self, obs)
+    }
+
+    fn extra_stores(&self) -> Vec<(&'static str, &nn::VarStore)> {
+        vec![("target.", &self.target_vs)]
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toolkit::encoder::Depth;
     use tch::{Device, Kind};
 
     fn config(action_dim: Option<i64>) -> LaomConfig {
         LaomConfig {
-            obs_channels: 9,
-            image: 32,
-            depth: Depth::Shallow,
-            encoder_scale: 1,
-            num_res: 1,
+            encoder: EncoderConfig {
+                in_channels: 9,
+                image: 32,
+                depth: Depth::Shallow,
+                scale: 1,
+                num_res: 1,
+            },
             latent_dim: 24,
             head_width: 32,
             head_blocks: 2,
             tau: 0.25,
             action_dim,
+            supervision_coef: if action_dim.is_some() { 0.5 } else { 0.0 },
         }
     }
 

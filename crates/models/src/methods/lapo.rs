@@ -6,23 +6,18 @@
 use tch::nn::{self, Module};
 use tch::{Kind, Reduction, Tensor};
 
-use crate::blocks::{orthogonal_linear, ResidualBlock};
-use crate::encoder::{Depth, Encoder, EncoderConfig};
-use crate::fsq::Fsq;
+use super::{encoder_config, Loss, Model, StepInputs};
+use crate::batch::DataShape;
+use crate::config::RunConfig;
+use crate::toolkit::blocks::{orthogonal_linear, ResidualBlock};
+use crate::toolkit::encoder::{Encoder, EncoderConfig};
+use crate::toolkit::fsq::Fsq;
 
 /// Settings of a LAPO model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LapoConfig {
-    /// Channels of one stacked observation (9).
-    pub obs_channels: i64,
-    /// Image side.
-    pub image: i64,
-    /// Encoder layout, scale and residual blocks.
-    pub depth: Depth,
-    /// Channel multiplier.
-    pub encoder_scale: i64,
-    /// Residual blocks per stage.
-    pub num_res: usize,
+    /// The encoder of one stacked observation (the IDM's takes two).
+    pub encoder: EncoderConfig,
     /// Latent action size (ignored with FSQ: its level count is the size).
     pub latent_dim: i64,
     /// FSQ levels, `None` for a continuous latent.
@@ -75,26 +70,25 @@ impl Lapo {
     pub fn new(vs: &nn::Path, c: &LapoConfig) -> Result<Self, String> {
         let fsq = c.fsq.clone().map(Fsq::new).transpose()?;
         let latent_dim = fsq.as_ref().map_or(c.latent_dim, Fsq::dim);
+        let obs_channels = c.encoder.in_channels;
         let enc = |in_channels| EncoderConfig {
             in_channels,
-            image: c.image,
-            depth: c.depth,
-            scale: c.encoder_scale,
-            num_res: c.num_res,
+            ..c.encoder
         };
-        let idm_encoder = Encoder::new(&(vs / "idm_encoder"), enc(2 * c.obs_channels));
+        let idm_encoder = Encoder::new(&(vs / "idm_encoder"), enc(2 * obs_channels));
         let idm_head = orthogonal_linear(&(vs / "idm_head"), idm_encoder.out_dim(), latent_dim);
-        let fdm_encoder = Encoder::new(&(vs / "fdm_encoder"), enc(c.obs_channels));
+        let fdm_encoder = Encoder::new(&(vs / "fdm_encoder"), enc(obs_channels));
         let latent_proj =
             orthogonal_linear(&(vs / "latent_proj"), latent_dim, fdm_encoder.out_dim());
         let (channels, _, _) = fdm_encoder.out_shape();
         // Mirror the encoder: from 2C channels back up to the first stage's width.
         let widths: Vec<i64> = c
+            .encoder
             .depth
             .channels()
             .iter()
             .rev()
-            .map(|w| w * c.encoder_scale)
+            .map(|w| w * c.encoder.scale)
             .collect();
         let mut c_in = 2 * channels;
         let decoder = widths
@@ -108,14 +102,14 @@ impl Lapo {
                     ..Default::default()
                 };
                 let up = nn::conv_transpose2d(&path / "up", c_in, out, 2, config);
-                let blocks = (0..c.num_res)
+                let blocks = (0..c.encoder.num_res)
                     .map(|r| ResidualBlock::new(&(&path / format!("res{r}")), out))
                     .collect();
                 c_in = out;
                 DecoderStage { up, blocks }
             })
             .collect();
-        let out_conv = nn::conv2d(vs / "out_conv", c_in, c.obs_channels, 1, Default::default());
+        let out_conv = nn::conv2d(vs / "out_conv", c_in, obs_channels, 1, Default::default());
         Ok(Self {
             idm_encoder,
             idm_head,
@@ -184,6 +178,54 @@ impl Lapo {
     }
 }
 
+impl Lapo {
+    /// The LAPO of a run's settings (`model.fsq_levels` empty: continuous latents).
+    pub fn from_run(vs: &nn::VarStore, c: &RunConfig, shape: DataShape) -> Result<Self, String> {
+        let m = &c.model;
+        Self::new(
+            &vs.root(),
+            &LapoConfig {
+                encoder: encoder_config(c, shape),
+                latent_dim: m.latent_dim,
+                fsq: (!m.fsq_levels.is_empty()).then(|| m.fsq_levels.clone()),
+            },
+        )
+    }
+}
+
+impl Model for Lapo {
+    /// The pixel MSE of the FDM's o_{t+1}; nothing else.
+    fn loss(&self, x: &StepInputs) -> Loss {
+        let out = self.forward(x.obs, x.next, x.future);
+        Loss {
+            loss: out.loss,
+            supervision: None,
+            latent: Some(out.latent),
+            embedding: out.embedding,
+        }
+    }
+
+    fn latent_dim(&self) -> Option<i64> {
+        Some(self.latent_dim)
+    }
+
+    fn embedding_dim(&self) -> i64 {
+        Lapo::embedding_dim(self)
+    }
+
+    fn latent(&self, obs: &Tensor, future: &Tensor) -> Option<Tensor> {
+        Some(self.infer_latent(obs, future))
+    }
+
+    fn embed(&self, obs: &Tensor) -> Tensor {
+        Lapo::embed(self, obs)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
 /// A scalar loss as f64 (for logs and tests).
 pub fn scalar(t: &Tensor) -> f64 {
     t.to_kind(Kind::Double).double_value(&[])
@@ -192,15 +234,18 @@ pub fn scalar(t: &Tensor) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::toolkit::encoder::Depth;
     use tch::Device;
 
     fn config(fsq: Option<Vec<i64>>) -> LapoConfig {
         LapoConfig {
-            obs_channels: 9,
-            image: 32,
-            depth: Depth::Shallow,
-            encoder_scale: 1,
-            num_res: 1,
+            encoder: EncoderConfig {
+                in_channels: 9,
+                image: 32,
+                depth: Depth::Shallow,
+                scale: 1,
+                num_res: 1,
+            },
             latent_dim: 16,
             fsq,
         }

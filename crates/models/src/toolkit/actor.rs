@@ -4,8 +4,8 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::blocks::orthogonal_linear;
-use crate::encoder::{Encoder, EncoderConfig};
+use crate::toolkit::blocks::orthogonal_linear;
+use crate::toolkit::encoder::{Encoder, EncoderConfig};
 
 /// An encoder over one stacked observation and a linear output layer.
 #[derive(Debug)]
@@ -59,7 +59,7 @@ impl Module for Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoder::Depth;
+    use crate::toolkit::encoder::Depth;
     use tch::{Device, Kind};
 
     #[test]

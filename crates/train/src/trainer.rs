@@ -1,120 +1,25 @@
-//! One training step of any method (LAPO, LAOM ± supervision, IDM, BC) with
-//! Adam (warm-up then linear decay), optional gradient clipping, LAOM's EMA
-//! target update and the linear probes (latent → action, embedding → state)
-//! on detached tensors; plus saving and restoring all of it.
+//! One training step of any method with Adam (warm-up then linear decay),
+//! optional gradient clipping, the method's after-update hook (LAOM's EMA
+//! target) and the linear probes (latent → action, embedding → state) on
+//! detached tensors; plus saving and restoring all of it. The trainer knows
+//! no method by name: each method's networks and whole loss sit in its own
+//! file under `lam_models::methods`, behind the `Model` trait.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use tch::nn::{self, Module};
-use tch::{Device, Kind, Reduction, Tensor};
+use tch::nn;
+use tch::{Device, Kind, Tensor};
 
-use crate::actor::Actor;
-use crate::augment::augment;
-use crate::checkpoint::{self, CheckpointError};
-use crate::config::{Method, ProbeInputs, RunConfig};
-use crate::decoder::ActionDecoder;
-use crate::encoder::EncoderConfig;
-use crate::idm::Idm;
-use crate::laom::{Laom, LaomConfig};
-use crate::lapo::{Lapo, LapoConfig};
-use crate::optim::{learning_rate, Adam};
-use crate::probe::LinearProbe;
-
-/// Channels of one stacked observation (3 RGB frames).
-pub const OBS_CHANNELS: i64 = 9;
-
-/// A batch on the device: stacked frames as floats in [-1, 1] `[B, C, H, W]`.
-#[derive(Debug)]
-pub struct TrainBatch {
-    /// o_t.
-    pub obs: Tensor,
-    /// o_{t+1}.
-    pub next: Tensor,
-    /// o_{t+k}.
-    pub future: Tensor,
-    /// a_t `[B, A]`.
-    pub actions: Tensor,
-    /// s_t `[B, S]`.
-    pub states: Tensor,
-}
-
-impl TrainBatch {
-    /// From the loader's layout: uint8 stacks `[B, H, W, C]`, f32 rows.
-    ///
-    /// On the CPU the frames are scaled to [-1, 1] in one pass straight into
-    /// the tensor's memory (the same values as [`crate::encoder::to_input`],
-    /// without its three intermediate tensors); elsewhere the uint8 frames
-    /// travel and are converted on the device.
-    pub fn from_loader(
-        b: &lam_data::loader::Batch,
-        (h, w): (usize, usize),
-        device: Device,
-    ) -> Self {
-        let n = b.offsets.len() as i64;
-        let shape = [n, h as i64, w as i64, OBS_CHANNELS];
-        let frames = |v: &[u8]| {
-            if device == Device::Cpu {
-                scaled_frames(v, shape)
-            } else {
-                crate::encoder::to_input(&Tensor::from_slice(v).view(shape).to_device(device))
-            }
-        };
-        Self {
-            obs: frames(&b.obs),
-            next: frames(&b.next_obs),
-            future: frames(&b.future_obs),
-            actions: Tensor::from_slice(&b.actions)
-                .view([n, -1])
-                .to_device(device),
-            states: Tensor::from_slice(&b.states)
-                .view([n, -1])
-                .to_device(device),
-        }
-    }
-
-    /// Samples in the batch.
-    pub fn len(&self) -> i64 {
-        self.obs.size()[0]
-    }
-
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// uint8 frames `[B, H, W, C]` as floats in [-1, 1], `[B, C, H, W]` with
-/// channels-last strides: `x / 127.5 - 1` computed once per value into a
-/// fresh CPU tensor.
-fn scaled_frames(v: &[u8], shape: [i64; 4]) -> Tensor {
-    assert_eq!(
-        v.len() as i64,
-        shape.iter().product::<i64>(),
-        "frame bytes do not match the batch shape"
-    );
-    let t = Tensor::empty(shape, (Kind::Float, Device::Cpu));
-    // SAFETY: `t` is a fresh contiguous f32 CPU tensor of exactly v.len()
-    // elements, owned here and not aliased while the slice lives.
-    let out = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, v.len()) };
-    for (o, &x) in out.iter_mut().zip(v) {
-        *o = f32::from(x) / 127.5 - 1.0;
-    }
-    t.permute([0, 3, 1, 2])
-}
-
-/// Sizes the data fixes: image side and action / state widths.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DataShape {
-    /// Image side in pixels (square frames).
-    pub image: i64,
-    /// Values per action.
-    pub action_dim: i64,
-    /// Values per proprioceptive state.
-    pub state_dim: i64,
-}
+use lam_models::batch::{DataShape, TrainBatch};
+use lam_models::config::{ProbeInputs, RunConfig};
+use lam_models::methods::{self, Loss, Model, StepInputs, Supervision, Teacher};
+use lam_models::toolkit::augment::augment;
+use lam_models::toolkit::checkpoint::{self, CheckpointError};
+use lam_models::toolkit::optim::{learning_rate, Adam};
+use lam_models::toolkit::probe::LinearProbe;
 
 /// What one step measured.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -154,243 +59,6 @@ pub struct EvalMetrics {
     pub state_probe: f64,
 }
 
-/// The model a run trains.
-#[derive(Debug)]
-pub enum Model {
-    /// LAPO.
-    Lapo(Lapo),
-    /// LAOM (± supervision).
-    Laom(Laom),
-    /// IDM baseline.
-    Idm(Idm),
-    /// BC baseline.
-    Bc(Actor),
-    /// Latent BC: an actor regressing a frozen LAM's latent actions.
-    LatentBc {
-        /// The actor being trained (pixels → latent action).
-        actor: Actor,
-        /// The frozen LAM giving the targets.
-        teacher: Box<Model>,
-    },
-    /// Action decoder behind a frozen latent BC actor.
-    Decoder {
-        /// The frozen actor (pixels → latent action).
-        actor: Actor,
-        /// The decoder being trained (latent action → action).
-        decoder: ActionDecoder,
-    },
-}
-
-impl Model {
-    fn new(
-        vs: &nn::VarStore,
-        c: &RunConfig,
-        shape: DataShape,
-        teacher: Option<Model>,
-    ) -> Result<Self, String> {
-        let m = &c.model;
-        let encoder = EncoderConfig {
-            in_channels: OBS_CHANNELS,
-            image: shape.image,
-            depth: m.depth,
-            scale: m.encoder_scale,
-            num_res: m.num_res,
-        };
-        Ok(match c.method {
-            Method::Lapo => Model::Lapo(Lapo::new(
-                &vs.root(),
-                &LapoConfig {
-                    obs_channels: OBS_CHANNELS,
-                    image: shape.image,
-                    depth: m.depth,
-                    encoder_scale: m.encoder_scale,
-                    num_res: m.num_res,
-                    latent_dim: m.latent_dim,
-                    fsq: (!m.fsq_levels.is_empty()).then(|| m.fsq_levels.clone()),
-                },
-            )?),
-            Method::Laom => Model::Laom(Laom::new(
-                vs,
-                &LaomConfig {
-                    obs_channels: OBS_CHANNELS,
-                    image: shape.image,
-                    depth: m.depth,
-                    encoder_scale: m.encoder_scale,
-                    num_res: m.num_res,
-                    latent_dim: m.latent_dim,
-                    head_width: m.head_width,
-                    head_blocks: m.head_blocks,
-                    tau: m.tau,
-                    action_dim: (c.train.supervision_coef > 0.0).then_some(shape.action_dim),
-                },
-            )),
-            Method::Idm => Model::Idm(Idm::new(
-                &vs.root(),
-                encoder,
-                m.head_width,
-                m.head_blocks,
-                shape.action_dim,
-            )),
-            Method::Bc => Model::Bc(Actor::new(&vs.root(), encoder, shape.action_dim)),
-            Method::LatentBc => {
-                let teacher = teacher.ok_or("latent BC needs a teacher LAM")?;
-                let d = teacher
-                    .latent_dim()
-                    .filter(|_| matches!(teacher, Model::Lapo(_) | Model::Laom(_)))
-                    .ok_or("the teacher of latent BC must be a LAPO or LAOM run")?;
-                Model::LatentBc {
-                    actor: Actor::new(&vs.root(), encoder, d),
-                    teacher: Box::new(teacher),
-                }
-            }
-            Method::Decoder => {
-                let Some(Model::LatentBc { actor, .. }) = teacher else {
-                    return Err("the teacher of an action decoder must be a latent BC run".into());
-                };
-                let d = actor.output_dim();
-                Model::Decoder {
-                    decoder: ActionDecoder::new(
-                        &(vs.root() / "decoder"),
-                        d,
-                        m.head_width,
-                        shape.action_dim,
-                    ),
-                    actor,
-                }
-            }
-        })
-    }
-
-    /// Size of the latent actions (None for IDM and BC).
-    pub fn latent_dim(&self) -> Option<i64> {
-        match self {
-            Model::Lapo(m) => Some(m.latent_dim()),
-            Model::Laom(m) => Some(m.latent_dim()),
-            Model::LatentBc { actor, .. } | Model::Decoder { actor, .. } => {
-                Some(actor.output_dim())
-            }
-            Model::Idm(_) | Model::Bc(_) => None,
-        }
-    }
-
-    /// Size of the observation embedding.
-    pub fn embedding_dim(&self) -> i64 {
-        match self {
-            Model::Lapo(m) => m.embedding_dim(),
-            Model::Laom(m) => m.embedding_dim(),
-            Model::Idm(m) => m.embedding_dim(),
-            Model::Bc(m) | Model::LatentBc { actor: m, .. } | Model::Decoder { actor: m, .. } => {
-                m.embedding_dim()
-            }
-        }
-    }
-
-    /// Latent actions from o_t and o_{t+k} (LAMs), or the actor's
-    /// predicted latent action from o_t (latent BC, decoder); None for IDM and BC.
-    pub fn latent(&self, obs: &Tensor, future: &Tensor) -> Option<Tensor> {
-        match self {
-            Model::Lapo(m) => Some(m.infer_latent(obs, future)),
-            Model::Laom(m) => Some(m.infer_latent(obs, future)),
-            Model::LatentBc { actor, .. } | Model::Decoder { actor, .. } => {
-                Some(actor.forward(obs))
-            }
-            Model::Idm(_) | Model::Bc(_) => None,
-        }
-    }
-
-    /// The observation embedding the state probe reads.
-    pub fn embed(&self, obs: &Tensor) -> Tensor {
-        match self {
-            Model::Lapo(m) => m.embed(obs),
-            Model::Laom(m) => m.embed(obs),
-            Model::Idm(m) => m.embed(obs),
-            Model::Bc(m) | Model::LatentBc { actor: m, .. } | Model::Decoder { actor: m, .. } => {
-                m.embed(obs)
-            }
-        }
-    }
-
-    /// Predicted actions (IDM from (o_t, o_{t+1}); BC and actor + decoder
-    /// from o_t; None for LAMs and latent BC).
-    pub fn actions(&self, obs: &Tensor, next: &Tensor) -> Option<Tensor> {
-        match self {
-            Model::Idm(m) => Some(m.predict(obs, next)),
-            Model::Bc(m) => Some(m.forward(obs)),
-            Model::Decoder { actor, decoder } => Some(decoder.forward(&actor.forward(obs))),
-            Model::Lapo(_) | Model::Laom(_) | Model::LatentBc { .. } => None,
-        }
-    }
-
-    /// Whether the model acts from o_t alone (a policy: BC, actor + decoder).
-    pub fn is_policy(&self) -> bool {
-        matches!(self, Model::Bc(_) | Model::Decoder { .. })
-    }
-
-    /// The method's loss on (possibly augmented) frames, with the latent and
-    /// the observation embedding it computed on the way (what the online
-    /// probes read when `train.probe_inputs = "step"`).
-    fn loss(&self, obs: &Tensor, next: &Tensor, future: &Tensor, actions: &Tensor) -> Forward {
-        let (loss, latent, embedding) = match self {
-            Model::Lapo(m) => {
-                let out = m.forward(obs, next, future);
-                (out.loss, Some(out.latent), out.embedding)
-            }
-            Model::Laom(m) => {
-                let out = m.forward(obs, next, future);
-                (out.loss, Some(out.latent), out.embedding)
-            }
-            Model::Idm(m) => {
-                let (predicted, e_t) = m.predict_and_embed(obs, next);
-                (predicted.mse_loss(actions, Reduction::Mean), None, e_t)
-            }
-            Model::Bc(m) => {
-                let e = m.embed(obs);
-                (m.head(&e).mse_loss(actions, Reduction::Mean), None, e)
-            }
-            Model::LatentBc { actor, teacher } => {
-                // Targets: the teacher's latent for (o_t, o_{t+1}).
-                let target = tch::no_grad(|| teacher.latent(obs, next))
-                    .expect("the teacher is a LAM")
-                    .to_kind(Kind::Float);
-                let e = actor.embed(obs);
-                let predicted = actor.head(&e);
-                (
-                    predicted.mse_loss(&target, Reduction::Mean),
-                    Some(predicted),
-                    e,
-                )
-            }
-            Model::Decoder { actor, decoder } => {
-                let (e, z) = tch::no_grad(|| {
-                    let e = actor.embed(obs);
-                    let z = actor.head(&e);
-                    (e, z)
-                });
-                (
-                    decoder.forward(&z).mse_loss(actions, Reduction::Mean),
-                    Some(z),
-                    e,
-                )
-            }
-        };
-        Forward {
-            loss,
-            latent,
-            embedding,
-        }
-    }
-}
-
-/// What a method's forward pass gives the trainer.
-struct Forward {
-    /// The method's own loss.
-    loss: Tensor,
-    /// The latent the probes read (latent methods, latent BC, decoder).
-    latent: Option<Tensor>,
-    /// The embedding of o_t the state probe reads.
-    embedding: Tensor,
-}
-
 /// A model with its optimizer, probes and the state needed to resume.
 #[derive(Debug)]
 pub struct Trainer {
@@ -400,8 +68,8 @@ pub struct Trainer {
     pub shape: DataShape,
     /// Trainable variables.
     pub vs: nn::VarStore,
-    /// The model.
-    pub model: Model,
+    /// The model (its method's networks and loss).
+    pub model: Box<dyn Model>,
     adam: Adam,
     /// Latent → action probe (latent methods only).
     pub action_probe: Option<LinearProbe>,
@@ -435,17 +103,18 @@ impl Trainer {
             }
             (false, _) => None,
         };
-        let (vs, model, action_probe, state_probe) = crate::init::seeded(config.seed, || {
-            let vs = nn::VarStore::new(device);
-            let model = Model::new(&vs, config, shape, teacher_model)?;
-            let probe_lr = config.train.probe_lr;
-            let action_probe = model
-                .latent_dim()
-                .map(|d| LinearProbe::new(d, shape.action_dim, probe_lr, device));
-            let state_probe =
-                LinearProbe::new(model.embedding_dim(), shape.state_dim, probe_lr, device);
-            Ok::<_, String>((vs, model, action_probe, state_probe))
-        })?;
+        let (vs, model, action_probe, state_probe) =
+            lam_models::toolkit::init::seeded(config.seed, || {
+                let vs = nn::VarStore::new(device);
+                let model = methods::build(&vs, config, shape, teacher_model)?;
+                let probe_lr = config.train.probe_lr;
+                let action_probe = model
+                    .latent_dim()
+                    .map(|d| LinearProbe::new(d, shape.action_dim, probe_lr, device));
+                let state_probe =
+                    LinearProbe::new(model.embedding_dim(), shape.state_dim, probe_lr, device);
+                Ok::<_, String>((vs, model, action_probe, state_probe))
+            })?;
         let adam = Adam::new(&vs);
         Ok(Self {
             action_probe,
@@ -465,7 +134,7 @@ impl Trainer {
     }
 
     /// A finished run's model, frozen, to teach or feed another.
-    fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Model, String> {
+    fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Teacher, String> {
         let (t, _) = Self::load(path, device).map_err(|e| format!("teacher: {e}"))?;
         if t.shape != shape {
             return Err(format!(
@@ -474,9 +143,17 @@ impl Trainer {
                 t.shape
             ));
         }
-        let Trainer { mut vs, model, .. } = t;
+        let Trainer {
+            mut vs,
+            model,
+            config,
+            ..
+        } = t;
         vs.freeze();
-        Ok(model)
+        Ok(Teacher {
+            method: config.method,
+            model,
+        })
     }
 
     /// The checkpoint this run builds on (latent BC, decoder).
@@ -513,26 +190,34 @@ impl Trainer {
             None => x.shallow_clone(),
         };
         let (obs, next, future) = (view(&batch.obs), view(&batch.next), view(&batch.future));
-        let (model, coef) = (&self.model, t.supervision_coef);
+        let inputs = StepInputs {
+            obs: &obs,
+            next: &next,
+            future: &future,
+            actions: &batch.actions,
+            labeled,
+        };
+        let model = &self.model;
         let device = self.vs.device();
-        let (forward, action_loss) = crate::autocast::autocast(self.autocast, device, || {
-            let mut forward = model.loss(&obs, &next, &future, &batch.actions);
-            forward.loss = forward.loss.to_kind(Kind::Float);
-            let action_loss = match (model, labeled) {
-                (Model::Laom(m), Some(l)) if coef > 0.0 => {
-                    m.action_loss(&l.obs, &l.future, &l.actions)
-                }
-                _ => None,
-            };
-            (forward, action_loss.map(|a| a.to_kind(Kind::Float)))
-        });
-        let Forward {
+        // The method's whole loss under autocast (when bf16), its terms in f32.
+        let Loss {
             loss,
+            supervision,
             latent,
             embedding,
-        } = forward;
-        let total = match &action_loss {
-            Some(a) => &loss + a * coef,
+        } = lam_models::toolkit::autocast::autocast(self.autocast, device, || {
+            let l = model.loss(&inputs);
+            Loss {
+                loss: l.loss.to_kind(Kind::Float),
+                supervision: l.supervision.map(|s| Supervision {
+                    loss: s.loss.to_kind(Kind::Float),
+                    coef: s.coef,
+                }),
+                ..l
+            }
+        });
+        let total = match &supervision {
+            Some(s) => &loss + &s.loss * s.coef,
             None => loss.shallow_clone(),
         };
         self.adam.backward(&total);
@@ -540,9 +225,7 @@ impl Trainer {
             .adam
             .clip_grad_norm((t.grad_clip > 0.0).then_some(t.grad_clip));
         self.adam.step(lr);
-        if let Model::Laom(m) = &mut self.model {
-            m.update_target();
-        }
+        self.model.after_update();
         // The probes read the step's own tensors, detached (augmented when
         // the run augments), or a clean pass over the un-augmented batch.
         let clean = aug.is_some() && t.probe_inputs == ProbeInputs::Clean;
@@ -566,7 +249,7 @@ impl Trainer {
         self.step += 1;
         StepMetrics {
             loss: loss.double_value(&[]),
-            action_loss: action_loss.map(|a| a.double_value(&[])),
+            action_loss: supervision.map(|s| s.loss.double_value(&[])),
             action_probe,
             state_probe,
             lr,
@@ -584,7 +267,13 @@ impl Trainer {
         };
         tch::no_grad(|| {
             for b in batches {
-                let f = self.model.loss(&b.obs, &b.next, &b.future, &b.actions);
+                let f = self.model.loss(&StepInputs {
+                    obs: &b.obs,
+                    next: &b.next,
+                    future: &b.future,
+                    actions: &b.actions,
+                    labeled: None,
+                });
                 sum.loss += f.loss.double_value(&[]);
                 sum.action_mse += match (&self.action_probe, f.latent) {
                     (Some(p), Some(l)) => p.mse(&l, &b.actions),
@@ -617,11 +306,8 @@ impl Trainer {
             "model.",
             self.vs.variables().into_iter().collect(),
         ));
-        if let Model::Laom(m) = &self.model {
-            tensors.extend(prefixed(
-                "target.",
-                m.target_store().variables().into_iter().collect(),
-            ));
+        for (prefix, store) in self.model.extra_stores() {
+            tensors.extend(prefixed(prefix, store.variables().into_iter().collect()));
         }
         tensors.extend(prefixed("adam.", self.adam.state()));
         if let Some(p) = &self.action_probe {
@@ -667,8 +353,8 @@ impl Trainer {
         let mut t = Self::new(&config, shape, device, teacher.as_deref()).map_err(invalid)?;
         let s = &l.tensors;
         checkpoint::restore(&t.vs.variables(), "model.", s).map_err(invalid)?;
-        if let Model::Laom(m) = &t.model {
-            checkpoint::restore(&m.target_store().variables(), "target.", s).map_err(invalid)?;
+        for (prefix, store) in t.model.extra_stores() {
+            checkpoint::restore(&store.variables(), prefix, s).map_err(invalid)?;
         }
         t.adam
             .load_state(&checkpoint::under(s, "adam."))
@@ -849,22 +535,6 @@ mod tests {
             trained < 0.5 * at_init,
             "linear fit MSE trained {trained:.4} vs at init {at_init:.4}"
         );
-    }
-
-    #[test]
-    fn loader_frames_scale_exactly_like_to_input() {
-        // Every byte value, in the loader's [B, H, W, C] layout.
-        let v: Vec<u8> = (0..2 * 4 * 4 * 9).map(|i| (i * 37 % 256) as u8).collect();
-        let shape = [2, 4, 4, OBS_CHANNELS];
-        let ours = scaled_frames(&v, shape);
-        let reference = crate::encoder::to_input(&Tensor::from_slice(&v).view(shape));
-        assert_eq!(ours.size(), reference.size());
-        assert_eq!(ours.stride(), reference.stride());
-        assert!(ours.equal(&reference), "values differ from to_input");
-        let all: Vec<u8> = (0..=255).flat_map(|x| [x; 9]).collect();
-        let shape = [1, 16, 16, OBS_CHANNELS];
-        let reference = crate::encoder::to_input(&Tensor::from_slice(&all).view(shape));
-        assert!(scaled_frames(&all, shape).equal(&reference));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use tch::nn::{self, Module};
 use tch::Tensor;
 
-use crate::blocks::EncoderStage;
+use crate::toolkit::blocks::EncoderStage;
 
 /// Channel layouts of the paper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

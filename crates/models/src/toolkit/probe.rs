@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tch::nn::{self, Module};
 use tch::{Device, Reduction, Tensor};
 
-use crate::optim::Adam;
+use crate::toolkit::optim::Adam;
 
 /// A linear probe with its own parameters and optimizer.
 #[derive(Debug)]
@@ -79,9 +79,11 @@ impl LinearProbe {
         saved: &BTreeMap<String, Tensor>,
         prefix: &str,
     ) -> Result<(), String> {
-        crate::checkpoint::restore(&self.vs.variables(), &format!("{prefix}var."), saved)?;
-        self.adam
-            .load_state(&crate::checkpoint::under(saved, &format!("{prefix}adam.")))
+        crate::toolkit::checkpoint::restore(&self.vs.variables(), &format!("{prefix}var."), saved)?;
+        self.adam.load_state(&crate::toolkit::checkpoint::under(
+            saved,
+            &format!("{prefix}adam."),
+        ))
     }
 }
 

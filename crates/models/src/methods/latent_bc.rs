@@ -1,0 +1,82 @@
+//! Latent BC (METHOD.md §2): an actor regressing, from o_t alone, the latent
+//! action a frozen LAM (LAPO or LAOM) infers from (o_t, o_{t+1}). The action
+//! decoder ([`super::decoder`]) then maps its outputs to true actions.
+
+use tch::nn::{self, Module};
+use tch::{Kind, Reduction, Tensor};
+
+use super::{encoder_config, Loss, Model, StepInputs, Teacher};
+use crate::batch::DataShape;
+use crate::config::{Method, RunConfig};
+use crate::toolkit::actor::Actor;
+
+/// Latent BC: an actor trained on a frozen LAM's latent actions.
+#[derive(Debug)]
+pub struct LatentBc {
+    actor: Actor,
+    teacher: Box<dyn Model>,
+}
+
+impl LatentBc {
+    /// The latent BC actor of a run's settings, its output as wide as the
+    /// teacher LAM's latent.
+    pub fn from_run(
+        vs: &nn::VarStore,
+        c: &RunConfig,
+        shape: DataShape,
+        teacher: Teacher,
+    ) -> Result<Self, String> {
+        let d = teacher
+            .model
+            .latent_dim()
+            .filter(|_| matches!(teacher.method, Method::Lapo | Method::Laom))
+            .ok_or("the teacher of latent BC must be a LAPO or LAOM run")?;
+        Ok(Self {
+            actor: Actor::new(&vs.root(), encoder_config(c, shape), d),
+            teacher: teacher.model,
+        })
+    }
+
+    /// The trained actor (pixels → latent action), for the decoder.
+    pub fn into_actor(self) -> Actor {
+        self.actor
+    }
+}
+
+impl Model for LatentBc {
+    /// The MSE between the actor's output on o_t and the teacher's latent
+    /// for (o_t, o_{t+1}), computed without gradient.
+    fn loss(&self, x: &StepInputs) -> Loss {
+        let target = tch::no_grad(|| self.teacher.latent(x.obs, x.next))
+            .expect("the teacher is a LAM")
+            .to_kind(Kind::Float);
+        let e = self.actor.embed(x.obs);
+        let predicted = self.actor.head(&e);
+        Loss {
+            loss: predicted.mse_loss(&target, Reduction::Mean),
+            supervision: None,
+            latent: Some(predicted),
+            embedding: e,
+        }
+    }
+
+    fn latent_dim(&self) -> Option<i64> {
+        Some(self.actor.output_dim())
+    }
+
+    fn embedding_dim(&self) -> i64 {
+        self.actor.embedding_dim()
+    }
+
+    fn latent(&self, obs: &Tensor, _future: &Tensor) -> Option<Tensor> {
+        Some(self.actor.forward(obs))
+    }
+
+    fn embed(&self, obs: &Tensor) -> Tensor {
+        self.actor.embed(obs)
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}

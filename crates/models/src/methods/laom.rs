@@ -157,7 +157,7 @@ impl Laom {
         self.ema.update(self.config.tau);
     }
 
-    /// The target encoder's variables (for tests and checkpoints).
+    /// The target encoder's variables (checkpoints reach them through [`Model::extra_stores`]).
     pub fn target_store(&self) -> &nn::VarStore {
         &self.target_vs
     }

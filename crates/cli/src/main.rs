@@ -3,7 +3,6 @@
 mod args;
 mod commands;
 mod malloc;
-mod plots;
 mod progress;
 
 use clap::{Parser, Subcommand};

@@ -24,3 +24,61 @@ pub fn println(bar: &ProgressBar, line: impl AsRef<str>) {
         bar.println(line);
     }
 }
+
+/// Draws the reports of library work ([`lam_train::progress::Progress`]):
+/// one bar per piece of work, lines printed above it.
+#[derive(Default)]
+pub struct Bars {
+    bar: Option<ProgressBar>,
+}
+
+impl Bars {
+    /// Shows one report.
+    pub fn report(&mut self, p: lam_train::progress::Progress<'_>) {
+        use lam_train::progress::Progress;
+        match p {
+            Progress::Begin {
+                total,
+                at,
+                unit,
+                what,
+            } => {
+                if let Some(old) = self.bar.take() {
+                    old.finish_and_clear();
+                }
+                let b = bar(total, unit);
+                b.set_position(at);
+                b.reset_eta();
+                b.set_message(what.to_string());
+                self.bar = Some(b);
+            }
+            Progress::At(n) => {
+                if let Some(b) = &self.bar {
+                    b.set_position(n);
+                }
+            }
+            Progress::Status(s) => {
+                if let Some(b) = &self.bar {
+                    b.set_message(s.to_string());
+                }
+            }
+            Progress::Line(l) => match &self.bar {
+                Some(b) => println(b, l),
+                None => eprintln!("{l}"),
+            },
+            Progress::End => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -270,9 +270,15 @@ impl RunConfig {
     }
 
     /// Parses a TOML config; `origin` names it in errors.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, String> {
-        let c: Self = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
-        c.validate().map_err(|e| format!("{origin}: {e}"))?;
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let c: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        c.validate().map_err(|e| ConfigError::Invalid {
+            origin: origin.to_string(),
+            message: e.to_string(),
+        })?;
         Ok(c)
     }
 
@@ -283,12 +289,16 @@ impl RunConfig {
 
     /// Applies `key=value` overrides (dotted keys, TOML values; bare words
     /// are strings), e.g. `train.steps=500` or `model.depth=deep`.
-    pub fn with_overrides(&self, sets: &[String]) -> Result<Self, String> {
+    pub fn with_overrides(&self, sets: &[String]) -> Result<Self, ConfigError> {
+        let bad = |set: &str, message: String| ConfigError::Set {
+            set: set.to_string(),
+            message,
+        };
         let mut table: toml::Table = toml::from_str(&self.to_toml()).expect("our own TOML parses");
         for set in sets {
             let (key, raw) = set
                 .split_once('=')
-                .ok_or_else(|| format!("--set {set:?}: expected key=value"))?;
+                .ok_or_else(|| bad(set, "expected key=value".into()))?;
             let key = key.trim();
             let value = parse_value(raw.trim());
             let mut parts: Vec<&str> = key.split('.').collect();
@@ -298,10 +308,13 @@ impl RunConfig {
                 node = node
                     .get_mut(*p)
                     .and_then(toml::Value::as_table_mut)
-                    .ok_or_else(|| format!("--set {key}: there is no section {p:?}"))?;
+                    .ok_or_else(|| bad(set, format!("there is no section {p:?}")))?;
             }
             let old = node.get(last).ok_or_else(|| {
-                format!("--set {key}: no such setting (see `lam train --show-config`)")
+                bad(
+                    set,
+                    "no such setting (see `lam train --show-config`)".into(),
+                )
             })?;
             // Integers written where floats are expected are fine.
             let value = match (old, value) {
@@ -315,7 +328,13 @@ impl RunConfig {
     }
 
     /// Checks the settings fit together.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check().map_err(ConfigError::Settings)
+    }
+
+    /// [`RunConfig::validate`]'s checks, each failure a sentence naming
+    /// the setting.
+    fn check(&self) -> Result<(), String> {
         let (m, t) = (&self.model, &self.train);
         let positive = [
             ("model.encoder_scale", m.encoder_scale as i128),
@@ -376,6 +395,38 @@ impl RunConfig {
     pub fn needs_labels(&self) -> bool {
         self.train.supervision_coef > 0.0
     }
+}
+
+/// Why a run config cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML does not parse as a config.
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file (or text) it came from.
+        origin: String,
+        /// The parser's message, naming the line and field.
+        message: String,
+    },
+    /// The config parses but its settings do not fit together.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// The file (or text) it came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `--set KEY=VALUE` override cannot apply.
+    #[error("--set {set:?}: {message}")]
+    Set {
+        /// The override as given.
+        set: String,
+        /// Why.
+        message: String,
+    },
+    /// Settings that do not fit together, naming the setting.
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// A `--set` value: TOML if it parses as one, else a bare string.
@@ -476,15 +527,25 @@ mod tests {
         assert_eq!(d.model.depth, Depth::Deep);
         assert_eq!(d.train.lr, 1.0);
         assert_eq!(d.seed, 7);
-        let err = c.with_overrides(&["train.stpes=5".into()]).unwrap_err();
+        let err = c
+            .with_overrides(&["train.stpes=5".into()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("train.stpes"), "{err}");
-        let err = c.with_overrides(&["model.depth=wide".into()]).unwrap_err();
+        let err = c
+            .with_overrides(&["model.depth=wide".into()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("depth") || err.contains("wide"), "{err}");
-        let err = c.with_overrides(&["train.steps".into()]).unwrap_err();
+        let err = c
+            .with_overrides(&["train.steps".into()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("key=value"), "{err}");
         let err = c
             .with_overrides(&["train.warmup_steps=5000".into()])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("warmup_steps"), "{err}");
     }
 
@@ -492,13 +553,21 @@ mod tests {
     fn mismatched_settings_are_refused() {
         let mut c = RunConfig::preset("bc-mini").unwrap();
         c.train.supervision_coef = 0.1;
-        assert!(c.validate().unwrap_err().contains("supervision_coef"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("supervision_coef"));
         let mut c = RunConfig::preset("laom-mini").unwrap();
         c.model.fsq_levels = vec![4, 4];
-        assert!(c.validate().unwrap_err().contains("fsq_levels"));
+        assert!(c.validate().unwrap_err().to_string().contains("fsq_levels"));
         let mut c = RunConfig::preset("laom-mini").unwrap();
         c.train.augmentation.max_shift = -0.1;
-        assert!(c.validate().unwrap_err().contains("train.augmentation"));
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("train.augmentation"));
         // Configs written before a setting existed still read (defaults).
         let mut t: toml::Table =
             toml::from_str(&RunConfig::preset("laom-mini").unwrap().to_toml()).unwrap();
@@ -507,7 +576,9 @@ mod tests {
         train.remove("probe_inputs");
         let old = RunConfig::from_toml(&toml::to_string(&t).unwrap(), "old.toml").unwrap();
         assert_eq!(old, RunConfig::preset("laom-mini").unwrap());
-        let err = RunConfig::from_toml("method = \"laom\"", "x.toml").unwrap_err();
+        let err = RunConfig::from_toml("method = \"laom\"", "x.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("x.toml"), "{err}");
     }
 }

@@ -8,7 +8,8 @@ use lam_experts::ExpertError;
 use lam_models::config::Method;
 use lam_models::toolkit::checkpoint::CheckpointError;
 
-/// Errors of the training-side stages (evaluations, probes); training runs
+/// Errors of the training-side stages (collections, evaluations, probes,
+/// relabelings); training runs
 /// have their own [`crate::run::RunError`].
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -83,7 +84,23 @@ pub enum TrainError {
         /// Its value.
         value: String,
         /// What it should be.
-        expected: &'static str,
+        expected: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Collecting one trajectory failed.
+    #[error("collecting trajectory {index}: {source}")]
+    Trajectory {
+        /// Its index in the collection.
+        index: usize,
+        /// The cause.
+        source: Box<TrainError>,
     },
     /// A tensor operation failed.
     #[error(transparent)]
@@ -92,11 +109,11 @@ pub enum TrainError {
 
 impl TrainError {
     /// A setting that cannot work: `setting value: expected ...`.
-    pub fn invalid(setting: &'static str, value: String, expected: &'static str) -> Self {
+    pub fn invalid(setting: &'static str, value: String, expected: impl Into<String>) -> Self {
         Self::Invalid {
             setting,
             value,
-            expected,
+            expected: expected.into(),
         }
     }
 }

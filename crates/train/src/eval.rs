@@ -41,6 +41,34 @@ pub enum Player {
     Expert(PathBuf),
 }
 
+/// The task and distractions of a dataset file (preset, dynamics and
+/// background split): the paper evaluates with the distractors of the data.
+pub fn setting_of(file: &Path) -> Result<(TaskId, DistractionConfig), TrainError> {
+    let r = lam_data::DatasetReader::open(file)?;
+    let a = r.attrs();
+    let bad = |what: String| TrainError::DoesNotFit {
+        path: file.to_path_buf(),
+        what,
+    };
+    let name = format!("{}-{}", a.domain_name, a.task_name);
+    let task: TaskId = name
+        .parse()
+        .map_err(|e| bad(format!("task {name:?}: {e}")))?;
+    let distractions = DistractionConfig {
+        preset: a
+            .difficulty
+            .parse::<Preset>()
+            .map_err(|e| bad(format!("difficulty {:?}: {e}", a.difficulty)))?,
+        dynamic: a.dynamic,
+        split: a
+            .split
+            .parse()
+            .map_err(|e| bad(format!("split {:?}: {e:?}", a.split)))?,
+        ..DistractionConfig::default()
+    };
+    Ok((task, distractions))
+}
+
 /// What to evaluate, where.
 #[derive(Clone, Debug)]
 pub struct EvalSpec {

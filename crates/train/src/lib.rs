@@ -1,14 +1,27 @@
 //! The training side of lam as library functions, between the models and
-//! the command line: the trainer of every method ([`trainer`]: one step
-//! through `lam_models::methods::Model`, save and load), a training run in
-//! its folder ([`run`]), evaluation
-//! rollouts of policies and yardsticks with the published normalisers
-//! ([`eval`]), and closed-form probes of a trained model ([`probe`]). The
-//! CLI parses arguments, calls one of these and prints.
+//! the command line; the CLI parses arguments, calls one of these and
+//! prints.
+//!
+//! - [`collect`]: expert trajectories into the published HDF5 layout, by
+//!   parallel workers, resumable.
+//! - [`trainer`]: one training step of any method (through
+//!   `lam_models::methods::Model`), save and load; [`run`]: a training run
+//!   in its folder (config, data paths, checkpoints, metrics, summary).
+//! - [`relabel`]: a dataset's actions replaced by an IDM's.
+//! - [`eval`]: rollouts of policies and yardsticks with the published
+//!   normalisers; [`probe`]: closed-form probes of a trained model.
+//! - [`pipeline`]: an experiment file planned into typed, cached stages
+//!   run in-process; [`report`]: its tables and charts.
+//! - [`progress`]: what long work reports; [`error`]: what goes wrong.
 
+pub mod collect;
 pub mod error;
 pub mod eval;
+pub mod pipeline;
 pub mod probe;
+pub mod progress;
+pub mod relabel;
+pub mod report;
 pub mod run;
 pub mod trainer;
 

@@ -75,12 +75,99 @@ pub struct RunData {
     pub teacher: Option<PathBuf>,
 }
 
+impl RunDir {
+    /// The config of the run kept here (to resume or show it).
+    pub fn read_config(&self) -> Result<RunConfig, RunError> {
+        let file = self.config();
+        let text = std::fs::read_to_string(&file).map_err(|_| {
+            RunError::Config(format!(
+                "{}: no run to resume here (no config.toml)",
+                self.root.display()
+            ))
+        })?;
+        RunConfig::from_toml(&text, &file.display().to_string()).map_err(RunError::Settings)
+    }
+
+    /// The data files the run kept here was started with.
+    pub fn read_data(&self) -> Result<RunData, RunError> {
+        let file = self.data();
+        let text = std::fs::read_to_string(&file).map_err(|_| {
+            RunError::Config(format!(
+                "{}: no run to resume here (no data.toml)",
+                self.root.display()
+            ))
+        })?;
+        toml::from_str(&text).map_err(|e| RunError::Config(format!("{}: {e}", file.display())))
+    }
+
+    /// Whether a run was started here (its config is written).
+    pub fn started(&self) -> bool {
+        self.config().exists()
+    }
+}
+
+impl RunData {
+    /// The files of a run: those given, and on `resume` the ones the run
+    /// in `dir` was started with for any not given. `teacher` is the
+    /// teacher's run folder.
+    pub fn resolve(
+        dir: &RunDir,
+        resume: bool,
+        data: Option<PathBuf>,
+        labeled: Option<PathBuf>,
+        eval: Option<PathBuf>,
+        teacher: Option<&Path>,
+    ) -> Result<Self, RunError> {
+        let stored = if resume { Some(dir.read_data()?) } else { None };
+        let data = match (data, &stored) {
+            (Some(d), _) => d,
+            (None, Some(s)) => s.data.clone(),
+            (None, None) => {
+                return Err(RunError::Config(
+                    "--data FILE is required (a dataset from `lam collect`)".into(),
+                ))
+            }
+        };
+        Ok(Self {
+            data,
+            labeled: labeled.or_else(|| stored.as_ref().and_then(|s| s.labeled.clone())),
+            eval: eval.or_else(|| stored.as_ref().and_then(|s| s.eval.clone())),
+            teacher: match teacher {
+                Some(dir) => Some(RunDir::new(dir).checkpoint()),
+                None => stored.and_then(|s| s.teacher),
+            },
+        })
+    }
+}
+
+/// The task a dataset file holds, refusing one whose `domain_name` /
+/// `task_name` is no task lam knows.
+pub fn dataset_task(file: &Path) -> Result<lam_env::TaskId, RunError> {
+    let r = lam_data::DatasetReader::open(file)?;
+    let a = r.attrs();
+    let name = format!("{}-{}", a.domain_name, a.task_name);
+    name.parse::<lam_env::TaskId>().map_err(|e| {
+        RunError::Config(format!(
+            "{}: root attributes domain_name {:?} and task_name {:?} name no known task ({e})",
+            file.display(),
+            a.domain_name,
+            a.task_name
+        ))
+    })
+}
+
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// Settings that cannot work.
     #[error("{0}")]
     Config(String),
+    /// A run config that does not parse or validate.
+    #[error(transparent)]
+    Settings(#[from] lam_models::ConfigError),
+    /// The model cannot be built from the settings.
+    #[error(transparent)]
+    Model(#[from] lam_models::ModelError),
     /// A data file problem (or another process training in the folder).
     #[error(transparent)]
     Data(#[from] DataError),
@@ -225,7 +312,7 @@ pub fn train(
                     dir.root.display()
                 )));
             }
-            c.validate().map_err(RunError::Config)?;
+            c.validate().map_err(RunError::Settings)?;
             write_text(&dir.config(), &c.to_toml())?;
             write_text(
                 &dir.data(),
@@ -245,7 +332,7 @@ pub fn train(
         (None, None) => {
             let file = dir.config();
             let text = std::fs::read_to_string(&file).map_err(io(&file))?;
-            RunConfig::from_toml(&text, &file.display().to_string()).map_err(RunError::Config)?
+            RunConfig::from_toml(&text, &file.display().to_string()).map_err(RunError::Settings)?
         }
     };
     if config.needs_labels() && data.labeled.is_none() {
@@ -319,8 +406,7 @@ pub fn train(
             }
             t
         }
-        None => Trainer::new(&config, shape, device, data.teacher.as_deref())
-            .map_err(RunError::Config)?,
+        None => Trainer::new(&config, shape, device, data.teacher.as_deref())?,
     };
     let eval = match &data.eval {
         Some(file) => {

@@ -20,6 +20,7 @@ use lam_models::toolkit::augment::augment;
 use lam_models::toolkit::checkpoint::{self, CheckpointError};
 use lam_models::toolkit::optim::{learning_rate, Adam};
 use lam_models::toolkit::probe::LinearProbe;
+use lam_models::ModelError;
 
 /// What one step measured.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -91,15 +92,15 @@ impl Trainer {
         shape: DataShape,
         device: Device,
         teacher: Option<&Path>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ModelError> {
         config.validate()?;
         let teacher_model = match (config.method.needs_teacher(), teacher) {
             (true, Some(path)) => Some(Self::load_teacher(path, shape, device)?),
             (true, None) => {
-                return Err(format!(
+                return Err(ModelError::Build(format!(
                     "method {:?} trains on top of another run: pass its folder with --teacher",
                     config.method
-                ))
+                )))
             }
             (false, _) => None,
         };
@@ -113,7 +114,7 @@ impl Trainer {
                     .map(|d| LinearProbe::new(d, shape.action_dim, probe_lr, device));
                 let state_probe =
                     LinearProbe::new(model.embedding_dim(), shape.state_dim, probe_lr, device);
-                Ok::<_, String>((vs, model, action_probe, state_probe))
+                Ok::<_, ModelError>((vs, model, action_probe, state_probe))
             })?;
         let adam = Adam::new(&vs);
         Ok(Self {
@@ -134,14 +135,15 @@ impl Trainer {
     }
 
     /// A finished run's model, frozen, to teach or feed another.
-    fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Teacher, String> {
-        let (t, _) = Self::load(path, device).map_err(|e| format!("teacher: {e}"))?;
+    fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Teacher, ModelError> {
+        let (t, _) =
+            Self::load(path, device).map_err(|e| ModelError::Build(format!("teacher: {e}")))?;
         if t.shape != shape {
-            return Err(format!(
+            return Err(ModelError::Build(format!(
                 "teacher {}: trained on data of {:?}, this data is {shape:?}",
                 path.display(),
                 t.shape
-            ));
+            )));
         }
         let Trainer {
             mut vs,
@@ -343,14 +345,15 @@ impl Trainer {
                 .map_err(|_| invalid(format!("metadata {key:?} is not a number")))
         };
         let config = RunConfig::from_toml(l.meta(path, "config")?, "the checkpoint's config")
-            .map_err(invalid)?;
+            .map_err(|e| invalid(e.to_string()))?;
         let shape = DataShape {
             image: number("image")?,
             action_dim: number("action_dim")?,
             state_dim: number("state_dim")?,
         };
         let teacher = l.metadata.get("teacher").map(std::path::PathBuf::from);
-        let mut t = Self::new(&config, shape, device, teacher.as_deref()).map_err(invalid)?;
+        let mut t = Self::new(&config, shape, device, teacher.as_deref())
+            .map_err(|e| invalid(e.to_string()))?;
         let s = &l.tensors;
         checkpoint::restore(&t.vs.variables(), "model.", s).map_err(invalid)?;
         for (prefix, store) in t.model.extra_stores() {

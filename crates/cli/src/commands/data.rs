@@ -158,94 +158,22 @@ fn info(a: InfoArgs) -> Result<()> {
 }
 
 fn relabel(a: RelabelArgs) -> Result<()> {
-    use anyhow::{bail, Context};
-    use lam_data::loader::stack_at;
-    use lam_data::DatasetWriter;
-    use lam_models::config::Method;
-    use lam_train::run::RunDir;
-    use lam_train::trainer::Trainer;
-    use tch::Tensor;
-
-    let device = a.device.device()?;
-    let (idm, _) = Trainer::load(&RunDir::new(&a.idm).checkpoint(), device)
-        .with_context(|| format!("{}: no trained IDM here", a.idm.display()))?;
-    if idm.config.method != Method::Idm {
-        bail!(
-            "{} is a {:?} run, not an idm run",
-            a.idm.display(),
-            idm.config.method
-        );
-    }
-    let r = DatasetReader::open(&a.file)?;
-    let (h, w) = r.frame();
-    let shape = &idm.shape;
-    if (h as i64, w as i64) != (shape.image, shape.image)
-        || r.action_size() as i64 != shape.action_dim
-    {
-        bail!(
-            "{}: frames {h}x{w} and {} actions, but the IDM was trained on {}x{} frames and {} actions",
-            a.file.display(),
-            r.action_size(),
-            shape.image,
-            shape.image,
-            shape.action_dim
-        );
-    }
-    let fb = h * w * 3;
-    let bar = crate::progress::bar(r.len() as u64, "trajectories");
-    bar.set_message("relabeling");
-    let options = lam_data::WriteOptions {
-        overwrite: a.force,
-        ..Default::default()
-    };
-    let mut writer = DatasetWriter::create(&a.out, r.attrs().clone(), &options)?;
-    let mut error = 0.0f64;
-    let mut count = 0usize;
-    for i in 0..r.len() {
-        let mut traj = r.trajectory(i)?;
-        let len = traj.obs.len() / fb;
-        let stacks: Vec<Vec<u8>> = (0..len).map(|t| stack_at(&traj.obs, fb, t)).collect();
-        // Pairs (t, t + 1); the last step reuses the prediction before it.
-        let pairs = len.saturating_sub(1);
-        let mut predicted: Vec<f32> = Vec::with_capacity(len * shape.action_dim as usize);
-        for start in (0..pairs).step_by(a.batch_size.max(1)) {
-            let end = (start + a.batch_size.max(1)).min(pairs);
-            let frames = |offset: usize| {
-                let bytes: Vec<u8> = (start..end)
-                    .flat_map(|t| stacks[t + offset].iter().copied())
-                    .collect();
-                let t = Tensor::from_slice(&bytes)
-                    .view([(end - start) as i64, h as i64, w as i64, 9])
-                    .to_device(device);
-                lam_models::toolkit::encoder::to_input(&t)
-            };
-            let (obs, next) = (frames(0), frames(1));
-            let a_hat =
-                tch::no_grad(|| idm.model.actions(&obs, &next)).expect("an IDM predicts actions");
-            predicted.extend(Vec::<f32>::try_from(
-                a_hat.to_device(tch::Device::Cpu).view(-1),
-            )?);
-        }
-        let a_dim = shape.action_dim as usize;
-        match pairs {
-            0 => predicted.extend(traj.actions.iter().take(a_dim)),
-            _ => predicted.extend_from_within((pairs - 1) * a_dim..pairs * a_dim),
-        }
-        for (p, t) in predicted.iter().zip(&traj.actions) {
-            error += f64::from(p - t).powi(2);
-            count += 1;
-        }
-        traj.actions = predicted;
-        writer.append(&traj)?;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let out = writer.finish()?;
+    let mut bars = crate::progress::Bars::default();
+    let done = lam_train::relabel::relabel(
+        &a.file,
+        &a.idm,
+        &a.out,
+        a.batch_size,
+        a.force,
+        a.device.device()?,
+        &mut |p| bars.report(p),
+    )?;
+    drop(bars);
     println!(
         "wrote {} trajectories with IDM actions to {} (MSE to the original actions {:.4})",
-        r.len(),
-        out.display(),
-        error / count.max(1) as f64
+        done.trajectories,
+        done.file.display(),
+        done.mse
     );
     Ok(())
 }

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use lam_data::DatasetReader;
-use lam_env::distractors::Preset;
+use lam_env::distractors::DistractionConfig;
 use lam_env::render::{MAX_SIDE, MIN_SIDE};
 use lam_env::TaskId;
 use lam_train::eval::{evaluate, EvalSpec, Player};
@@ -87,28 +86,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let mut distractions = args.distractions.config();
     let mut task = args.task;
     if let Some(file) = &args.like {
-        let r = DatasetReader::open(file)?;
-        let a = r.attrs();
-        let name = format!("{}-{}", a.domain_name, a.task_name);
-        let from_data: TaskId = name
-            .parse()
-            .with_context(|| format!("{}: task {name:?}", file.display()))?;
+        let (from_data, like) = lam_train::eval::setting_of(file)?;
         if task.is_some_and(|t| t != from_data) {
             bail!(
-                "--task {} differs from {}'s task {name}",
+                "--task {} differs from {}'s task {from_data}",
                 task.unwrap_or(from_data),
                 file.display()
             );
         }
         task = Some(from_data);
-        distractions.preset = a.difficulty.parse::<Preset>().map_err(|e| {
-            anyhow::anyhow!("{}: difficulty {:?}: {e}", file.display(), a.difficulty)
-        })?;
-        distractions.dynamic = a.dynamic;
-        distractions.split = a
-            .split
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{}: split {:?}: {e:?}", file.display(), a.split))?;
+        distractions = DistractionConfig {
+            source: distractions.source,
+            ..like
+        };
     }
     let task = task.context("--task or --like is required")?;
     if args.episodes == 0 {

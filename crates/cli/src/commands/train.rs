@@ -95,8 +95,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             Some(file) => {
                 let text = std::fs::read_to_string(file)
                     .with_context(|| format!("reading {}", file.display()))?;
-                RunConfig::from_toml(&text, &file.display().to_string())
-                    .map_err(anyhow::Error::msg)?
+                RunConfig::from_toml(&text, &file.display().to_string())?
             }
             None => RunConfig::preset(&args.preset).with_context(|| {
                 format!(
@@ -106,23 +105,27 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 )
             })?,
         };
-        Some(
-            base.with_overrides(&args.sets)
-                .map_err(anyhow::Error::msg)?,
-        )
+        Some(base.with_overrides(&args.sets)?)
     };
     if args.show_config {
         let c = match &config {
             Some(c) => c.clone(),
-            None => read_config(&dir)?,
+            None => dir.read_config()?,
         };
         print!("{}", c.to_toml());
         return Ok(());
     }
-    let data = run_data(&args, &dir)?;
-    check_task(&data.data)?;
+    let data = RunData::resolve(
+        &dir,
+        args.resume,
+        args.data.clone(),
+        args.labeled.clone(),
+        args.eval_data.clone(),
+        args.teacher.as_deref(),
+    )?;
+    lam_train::run::dataset_task(&data.data)?;
     let device = args.device.device()?;
-    let shown = config.clone().map_or_else(|| read_config(&dir), Ok)?;
+    let shown = config.clone().map_or_else(|| dir.read_config(), Ok)?;
     println!(
         "training {:?} on {} ({}), run folder {}",
         shown.method,
@@ -186,69 +189,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let summary = summary?;
     report(&summary, &dir);
     Ok(())
-}
-
-/// Refuses a dataset whose `domain_name` / `task_name` is no task lam knows.
-fn check_task(file: &std::path::Path) -> Result<()> {
-    let r = lam_data::DatasetReader::open(file)?;
-    let a = r.attrs();
-    let name = format!("{}-{}", a.domain_name, a.task_name);
-    name.parse::<lam_env::TaskId>().map_err(|e| {
-        anyhow::anyhow!(
-            "{}: root attributes domain_name {:?} and task_name {:?} name no known task ({e})",
-            file.display(),
-            a.domain_name,
-            a.task_name
-        )
-    })?;
-    Ok(())
-}
-
-fn read_config(dir: &RunDir) -> Result<RunConfig> {
-    let file = dir.config();
-    let text = std::fs::read_to_string(&file).with_context(|| {
-        format!(
-            "{}: no run to resume here (no config.toml)",
-            dir.root.display()
-        )
-    })?;
-    RunConfig::from_toml(&text, &file.display().to_string()).map_err(anyhow::Error::msg)
-}
-
-/// The data files: from the arguments, or on resume from the run folder.
-fn run_data(args: &TrainArgs, dir: &RunDir) -> Result<RunData> {
-    let stored = if args.resume {
-        let file = dir.data();
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("{}: no run to resume here", dir.root.display()))?;
-        Some(
-            toml::from_str::<RunData>(&text)
-                .with_context(|| format!("reading {}", file.display()))?,
-        )
-    } else {
-        None
-    };
-    let data = match (&args.data, &stored) {
-        (Some(d), _) => d.clone(),
-        (None, Some(s)) => s.data.clone(),
-        (None, None) => bail!("--data FILE is required (a dataset from `lam collect`)"),
-    };
-    let pick = |given: &Option<PathBuf>, old: Option<&PathBuf>| given.clone().or(old.cloned());
-    Ok(RunData {
-        data,
-        labeled: pick(
-            &args.labeled,
-            stored.as_ref().and_then(|s| s.labeled.as_ref()),
-        ),
-        eval: pick(
-            &args.eval_data,
-            stored.as_ref().and_then(|s| s.eval.as_ref()),
-        ),
-        teacher: match &args.teacher {
-            Some(dir) => Some(RunDir::new(dir).checkpoint()),
-            None => stored.and_then(|s| s.teacher),
-        },
-    })
 }
 
 fn report(s: &RunSummary, dir: &RunDir) {

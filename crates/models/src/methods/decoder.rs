@@ -3,6 +3,7 @@
 //! while the latent BC actor that feeds it stays frozen. Actor + decoder is
 //! the policy that is evaluated.
 
+use crate::ModelError;
 use tch::nn::{self, Module};
 use tch::{Reduction, Tensor};
 
@@ -29,9 +30,11 @@ impl Decoder {
         c: &RunConfig,
         shape: DataShape,
         teacher: Teacher,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ModelError> {
         let Ok(latent_bc) = teacher.model.into_any().downcast::<LatentBc>() else {
-            return Err("the teacher of an action decoder must be a latent BC run".into());
+            return Err(ModelError::Build(
+                "the teacher of an action decoder must be a latent BC run".into(),
+            ));
         };
         let actor = latent_bc.into_actor();
         let decoder = ActionDecoder::new(

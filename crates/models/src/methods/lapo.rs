@@ -3,6 +3,7 @@
 //! is the pixel MSE. Latents may be quantized with FSQ (off by default: the
 //! paper shows quantization hurts).
 
+use crate::ModelError;
 use tch::nn::{self, Module};
 use tch::{Kind, Reduction, Tensor};
 
@@ -67,8 +68,13 @@ pub struct LapoOutput {
 
 impl Lapo {
     /// Builds the model under `vs`.
-    pub fn new(vs: &nn::Path, c: &LapoConfig) -> Result<Self, String> {
-        let fsq = c.fsq.clone().map(Fsq::new).transpose()?;
+    pub fn new(vs: &nn::Path, c: &LapoConfig) -> Result<Self, ModelError> {
+        let fsq = c
+            .fsq
+            .clone()
+            .map(Fsq::new)
+            .transpose()
+            .map_err(ModelError::Build)?;
         let latent_dim = fsq.as_ref().map_or(c.latent_dim, Fsq::dim);
         let obs_channels = c.encoder.in_channels;
         let enc = |in_channels| EncoderConfig {
@@ -180,7 +186,11 @@ impl Lapo {
 
 impl Lapo {
     /// The LAPO of a run's settings (`model.fsq_levels` empty: continuous latents).
-    pub fn from_run(vs: &nn::VarStore, c: &RunConfig, shape: DataShape) -> Result<Self, String> {
+    pub fn from_run(
+        vs: &nn::VarStore,
+        c: &RunConfig,
+        shape: DataShape,
+    ) -> Result<Self, ModelError> {
         let m = &c.model;
         Self::new(
             &vs.root(),

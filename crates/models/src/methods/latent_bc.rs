@@ -2,6 +2,7 @@
 //! action a frozen LAM (LAPO or LAOM) infers from (o_t, o_{t+1}). The action
 //! decoder ([`super::decoder`]) then maps its outputs to true actions.
 
+use crate::ModelError;
 use tch::nn::{self, Module};
 use tch::{Kind, Reduction, Tensor};
 
@@ -25,12 +26,14 @@ impl LatentBc {
         c: &RunConfig,
         shape: DataShape,
         teacher: Teacher,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ModelError> {
         let d = teacher
             .model
             .latent_dim()
             .filter(|_| matches!(teacher.method, Method::Lapo | Method::Laom))
-            .ok_or("the teacher of latent BC must be a LAPO or LAOM run")?;
+            .ok_or_else(|| {
+                ModelError::Build("the teacher of latent BC must be a LAPO or LAOM run".into())
+            })?;
         Ok(Self {
             actor: Actor::new(&vs.root(), encoder_config(c, shape), d),
             teacher: teacher.model,

@@ -25,6 +25,7 @@ pub mod latent_bc;
 
 use std::any::Any;
 
+use crate::ModelError;
 use tch::nn;
 use tch::Tensor;
 
@@ -143,7 +144,7 @@ pub fn build(
     c: &RunConfig,
     shape: DataShape,
     teacher: Option<Teacher>,
-) -> Result<Box<dyn Model>, String> {
+) -> Result<Box<dyn Model>, ModelError> {
     Ok(match c.method {
         Method::Lapo => Box::new(lapo::Lapo::from_run(vs, c, shape)?),
         Method::Laom => Box::new(laom::Laom::from_run(vs, c, shape)),
@@ -153,13 +154,15 @@ pub fn build(
             vs,
             c,
             shape,
-            teacher.ok_or("latent BC needs a teacher LAM")?,
+            teacher.ok_or_else(|| ModelError::Build("latent BC needs a teacher LAM".into()))?,
         )?),
         Method::Decoder => Box::new(decoder::Decoder::from_run(
             vs,
             c,
             shape,
-            teacher.ok_or("an action decoder needs a teacher latent BC run")?,
+            teacher.ok_or_else(|| {
+                ModelError::Build("an action decoder needs a teacher latent BC run".into())
+            })?,
         )?),
     })
 }

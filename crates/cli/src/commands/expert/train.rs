@@ -13,9 +13,10 @@ use lam_rl::sac::SacConfig;
 use lam_rl::train::{ExpertConfig, ExpertTrainer};
 use lam_train::run::MetricsFile;
 
+use super::Stored;
 use crate::args::DeviceArg;
-use crate::plots;
 use crate::progress;
+use lam_train::report::plots;
 
 /// Arguments of `lam expert train`.
 #[derive(Debug, Args)]
@@ -71,20 +72,6 @@ pub struct TrainArgs {
     /// Where the networks live.
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceArg,
-}
-
-/// What the run folder records about its settings (`config.json`).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub(crate) struct Stored {
-    pub(crate) task: String,
-    /// Every command line that started or resumed the run, in order.
-    #[serde(default)]
-    pub(crate) commands: Vec<String>,
-    episode_length: usize,
-    eval_every: usize,
-    eval_episodes: usize,
-    checkpoint_every: usize,
-    pub(crate) config: ExpertConfig,
 }
 
 #[derive(serde::Serialize)]
@@ -161,7 +148,8 @@ fn plot_curve(metrics: &Path, out: &Path, task: TaskId) -> Result<()> {
         "environment steps",
         "return",
         &series,
-    )
+    )?;
+    Ok(())
 }
 
 /// Runs `lam expert train`.

@@ -4,18 +4,49 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use anyhow::{anyhow, bail, Context, Result};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-const SIZE: (u32, u32) = (800, 480);
+/// Why a chart could not be drawn or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// No TrueType font for the text.
+    #[error("no font for chart text at {0} (install fonts-dejavu-core)")]
+    NoFont(String),
+    /// Drawing failed.
+    #[error("drawing {}: {message}", path.display())]
+    Draw {
+        /// The chart's file.
+        path: std::path::PathBuf,
+        /// The drawing library's message.
+        message: String,
+    },
+    /// Writing the PNG failed.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The chart's file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+/// A drawing library error as a message.
+fn msg(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// The pixel size of every chart.
+pub const SIZE: (u32, u32) = (800, 480);
 const FONTS: [&str; 2] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
 ];
 
 /// Registers a TrueType font for chart text (once per process).
-fn fonts() -> Result<()> {
+fn fonts() -> std::result::Result<(), PlotError> {
     static FOUND: OnceLock<bool> = OnceLock::new();
     let found = *FOUND.get_or_init(|| {
         FONTS.iter().any(|path| {
@@ -26,10 +57,7 @@ fn fonts() -> Result<()> {
         })
     });
     if !found {
-        bail!(
-            "no font for chart text at {} (install fonts-dejavu-core)",
-            FONTS.join(" or ")
-        );
+        return Err(PlotError::NoFont(FONTS.join(" or ")));
     }
     Ok(())
 }
@@ -52,20 +80,29 @@ fn palette(i: usize) -> RGBColor {
 fn save(
     path: &Path,
     draw: impl FnOnce(DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<()>,
-) -> Result<()> {
+) -> std::result::Result<(), PlotError> {
     fonts()?;
+    let drawn = |message| PlotError::Draw {
+        path: path.to_path_buf(),
+        message,
+    };
     let mut buffer = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-        draw(root.clone())?;
-        root.present().map_err(|e| anyhow!("{e}"))?;
+        root.fill(&WHITE).map_err(msg).map_err(drawn)?;
+        draw(root.clone()).map_err(drawn)?;
+        root.present().map_err(msg).map_err(drawn)?;
     }
-    let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, buffer).context("chart buffer")?;
+    let image =
+        image::RgbImage::from_raw(SIZE.0, SIZE.1, buffer).expect("the buffer holds SIZE pixels");
     lam_data::atomic::write_atomic(path, |tmp| {
         image
             .save_with_format(tmp, image::ImageFormat::Png)
-            .with_context(|| format!("writing {}", path.display()))
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .map_err(|source| PlotError::Write {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
@@ -97,7 +134,7 @@ fn chart<'a, 'b>(
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(x, y)
-        .map_err(|e| anyhow!("{e}"))
+        .map_err(msg)
 }
 
 /// The label of category `x` (categories sit at 0, 1, 2, …; none between).
@@ -120,7 +157,7 @@ fn line<'b>(
     let color = palette(i);
     chart
         .draw_series(LineSeries::new(points, color.stroke_width(2)))
-        .map_err(|e| anyhow!("{e}"))?
+        .map_err(msg)?
         .label(name)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     Ok(())
@@ -133,7 +170,7 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| anyhow!("{e}"))
+        .map_err(msg)
 }
 
 /// One line per series over categorical x positions (None: no point).
@@ -144,7 +181,7 @@ pub fn lines(
     y_name: &str,
     xs: &[String],
     series: &[(String, Vec<Option<f64>>)],
-) -> Result<()> {
+) -> std::result::Result<(), PlotError> {
     let (lo, hi) = range(series.iter().flat_map(|(_, v)| v.iter().flatten().copied()));
     save(path, |root| {
         let n = xs.len().max(1);
@@ -156,7 +193,7 @@ pub fn lines(
             .x_labels(n)
             .x_label_formatter(&|x| category(xs, *x))
             .draw()
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(msg)?;
         for (i, (name, values)) in series.iter().enumerate() {
             let points: Vec<(f64, f64)> = values
                 .iter()
@@ -167,7 +204,7 @@ pub fn lines(
             let color = palette(i);
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                .map_err(|e| anyhow!("{e}"))?;
+                .map_err(msg)?;
         }
         legend(&mut chart)
     })
@@ -175,7 +212,12 @@ pub fn lines(
 
 /// Horizontal bars (one per named value, top to bottom in order) with
 /// error bars of ± the third value; names sit left of their bar, however long.
-pub fn bars(path: &Path, title: &str, x_name: &str, bars: &[(String, f64, f64)]) -> Result<()> {
+pub fn bars(
+    path: &Path,
+    title: &str,
+    x_name: &str,
+    bars: &[(String, f64, f64)],
+) -> std::result::Result<(), PlotError> {
     let (lo, hi) = range(bars.iter().map(|b| b.1 + b.2));
     // Top to bottom: the first bar at the top.
     let n = bars.len().max(1);
@@ -188,7 +230,7 @@ pub fn bars(path: &Path, title: &str, x_name: &str, bars: &[(String, f64, f64)])
             .x_label_area_size(40)
             .y_label_area_size((longest as u32 * 7 + 16).clamp(60, 360))
             .build_cartesian_2d(lo..hi, -0.5..(n as f64 - 0.5))
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(msg)?;
         chart
             .configure_mesh()
             .x_desc(x_name)
@@ -196,7 +238,7 @@ pub fn bars(path: &Path, title: &str, x_name: &str, bars: &[(String, f64, f64)])
             .y_label_formatter(&|y| category(&names, *y))
             .disable_y_mesh()
             .draw()
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(msg)?;
         for (i, (_, v, err)) in bars.iter().enumerate() {
             let y = (n - 1 - i) as f64;
             chart
@@ -204,14 +246,14 @@ pub fn bars(path: &Path, title: &str, x_name: &str, bars: &[(String, f64, f64)])
                     [(0.0, y - 0.35), (*v, y + 0.35)],
                     palette(i).filled(),
                 )])
-                .map_err(|e| anyhow!("{e}"))?;
+                .map_err(msg)?;
             if *err > 0.0 {
                 chart
                     .draw_series([PathElement::new(
                         vec![(v - err, y), (v + err, y)],
                         BLACK.stroke_width(2),
                     )])
-                    .map_err(|e| anyhow!("{e}"))?;
+                    .map_err(msg)?;
             }
         }
         Ok(())
@@ -225,7 +267,7 @@ pub fn curves(
     x_name: &str,
     y_name: &str,
     series: &[(String, Vec<(f64, f64)>)],
-) -> Result<()> {
+) -> std::result::Result<(), PlotError> {
     let (x_lo, x_hi) = range(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.0)));
     let (y_lo, y_hi) = range(series.iter().flat_map(|(_, v)| v.iter().map(|p| p.1)));
     save(path, |root| {
@@ -235,7 +277,7 @@ pub fn curves(
             .x_desc(x_name)
             .y_desc(y_name)
             .draw()
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(msg)?;
         for (i, (name, points)) in series.iter().enumerate() {
             line(&mut chart, name, i, points.clone())?;
         }

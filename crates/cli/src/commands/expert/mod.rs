@@ -1,5 +1,8 @@
 //! `lam expert ...`: the expert policies.
 
+mod ship;
+mod train;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -14,9 +17,9 @@ pub enum ExpertCommand {
     /// Run an expert greedily and report per-episode and mean ± std returns.
     Eval(EvalArgs),
     /// Train a state-based SAC expert (resumable; exports actor.safetensors).
-    Train(super::expert_train::TrainArgs),
+    Train(train::TrainArgs),
     /// Copy a trained actor into the experts folder with its measured return.
-    Ship(super::expert_ship::ShipArgs),
+    Ship(ship::ShipArgs),
 }
 
 /// Arguments of `lam expert eval`.
@@ -84,8 +87,8 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
 pub fn run(cmd: ExpertCommand) -> Result<()> {
     match cmd {
         ExpertCommand::Eval(args) => eval(args),
-        ExpertCommand::Train(args) => super::expert_train::run(args),
-        ExpertCommand::Ship(args) => super::expert_ship::run(args),
+        ExpertCommand::Train(args) => train::run(args),
+        ExpertCommand::Ship(args) => ship::run(args),
     }
 }
 
@@ -121,4 +124,18 @@ fn eval(args: EvalArgs) -> Result<()> {
         steps as f64 / started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// What the run folder records about its settings (`config.json`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Stored {
+    task: String,
+    /// Every command line that started or resumed the run, in order.
+    #[serde(default)]
+    commands: Vec<String>,
+    episode_length: usize,
+    eval_every: usize,
+    eval_episodes: usize,
+    checkpoint_every: usize,
+    config: lam_rl::train::ExpertConfig,
 }

@@ -10,8 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_env::TaskId;
 
-use super::expert::{mean_std, Episodes};
-use super::expert_train::Stored;
+use super::{mean_std, Episodes, Stored};
 
 /// Arguments of `lam expert ship`.
 #[derive(Debug, Args)]

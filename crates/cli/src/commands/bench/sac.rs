@@ -12,7 +12,7 @@ use lam_rl::sac::{Sac, SacConfig};
 use rand::{Rng, SeedableRng};
 use tch::Device;
 
-use super::bench_train::PythonSide;
+use super::python::PythonSide;
 
 /// Arguments of `lam bench sac`.
 #[derive(Debug, Args)]

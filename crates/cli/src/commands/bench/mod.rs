@@ -1,5 +1,9 @@
 //! `lam bench ...`: benchmarks that print figures next to their references.
 
+mod python;
+mod sac;
+mod train;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -20,9 +24,9 @@ pub enum BenchCommand {
     /// Frames/s of step + render at 64 px per task and preset, 1 thread and all cores.
     Render(RenderArgs),
     /// Training samples/s per preset, beside the same step in PyTorch (f32 and bf16).
-    Train(super::bench_train::TrainBenchArgs),
+    Train(train::TrainBenchArgs),
     /// SAC updates/s beside the same update in PyTorch, and environment steps/s.
-    Sac(super::bench_sac::SacBenchArgs),
+    Sac(sac::SacBenchArgs),
 }
 
 /// Arguments of `lam bench render`.
@@ -109,8 +113,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Render(args) => render(args),
         BenchCommand::Collect(args) => collect(args),
         BenchCommand::Loader(args) => loader(args),
-        BenchCommand::Train(args) => super::bench_train::run(args),
-        BenchCommand::Sac(args) => super::bench_sac::run(args),
+        BenchCommand::Train(args) => train::run(args),
+        BenchCommand::Sac(args) => sac::run(args),
     }
 }
 
@@ -329,7 +333,7 @@ fn bench_dir(name: &str) -> Result<std::path::PathBuf> {
 }
 
 fn collect(args: CollectBenchArgs) -> Result<()> {
-    use super::collect::{collect as run_collect, CollectArgs};
+    use lam_train::collect::{collect as run_collect, CollectSpec};
     let expert = args
         .expert
         .clone()
@@ -348,18 +352,19 @@ fn collect(args: CollectBenchArgs) -> Result<()> {
         let out = dir.join(format!("w{workers}.hdf5"));
         let n = workers * args.per_worker;
         let start = Instant::now();
-        run_collect(
-            CollectArgs::for_bench(
-                args.task,
-                args.preset,
-                expert.clone(),
-                n,
-                args.episode_length,
-                workers,
-                out.clone(),
-            ),
-            true,
-        )?;
+        let mut spec = CollectSpec::new(
+            args.task,
+            lam_env::distractors::DistractionConfig {
+                preset: args.preset,
+                ..Default::default()
+            },
+            expert.clone(),
+            n,
+            out.clone(),
+        );
+        spec.episode_length = args.episode_length;
+        spec.workers = Some(workers);
+        run_collect(&spec, &mut lam_train::progress::quiet)?;
         let secs = start.elapsed().as_secs_f64();
         let steps = (n * args.episode_length) as f64;
         let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);

@@ -69,3 +69,19 @@ impl DeviceArg {
         })
     }
 }
+
+/// A library error in the words of the command line: a setting the library
+/// refuses is named by its flag (`action noise 3` → `--action-noise 3`).
+pub fn flag_error(e: lam_train::TrainError) -> anyhow::Error {
+    match e {
+        lam_train::TrainError::Invalid {
+            setting,
+            value,
+            expected,
+        } => anyhow::anyhow!(
+            "--{} {value}: expected {expected}",
+            setting.replace([' ', '_'], "-")
+        ),
+        e => e.into(),
+    }
+}

@@ -16,6 +16,7 @@ use lam_models::toolkit::checkpoint::{self, CheckpointError};
 
 use crate::replay::ReplayBuffer;
 use crate::sac::{Sac, SacConfig, UpdateMetrics};
+use crate::RlError;
 
 /// What one step of a control problem gives.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,9 +38,9 @@ pub trait Control: Send {
     /// Values per action.
     fn action_size(&self) -> usize;
     /// Starts an episode from `seed`; the first observation.
-    fn reset(&mut self, seed: u64) -> Result<Vec<f64>, String>;
+    fn reset(&mut self, seed: u64) -> Result<Vec<f64>, RlError>;
     /// One step with `action`.
-    fn step(&mut self, action: &[f64]) -> Result<Outcome, String>;
+    fn step(&mut self, action: &[f64]) -> Result<Outcome, RlError>;
 }
 
 impl Control for lam_env::Environment {
@@ -49,12 +50,14 @@ impl Control for lam_env::Environment {
     fn action_size(&self) -> usize {
         lam_env::Environment::action_size(self)
     }
-    fn reset(&mut self, seed: u64) -> Result<Vec<f64>, String> {
-        self.reset_with_seed(seed).map_err(|e| e.to_string())
+    fn reset(&mut self, seed: u64) -> Result<Vec<f64>, RlError> {
+        self.reset_with_seed(seed)
+            .map_err(|e| RlError::Env(e.to_string()))
     }
-    fn step(&mut self, action: &[f64]) -> Result<Outcome, String> {
+    fn step(&mut self, action: &[f64]) -> Result<Outcome, RlError> {
         // Control Suite episodes end by time limit only: never terminal.
-        let s = lam_env::Environment::step(self, action).map_err(|e| e.to_string())?;
+        let s =
+            lam_env::Environment::step(self, action).map_err(|e| RlError::Env(e.to_string()))?;
         Ok(Outcome {
             obs: s.observation,
             reward: s.reward,
@@ -131,10 +134,8 @@ fn episode_seed(seed: u64, n: u64) -> u64 {
 
 impl<E: Control> ExpertTrainer<E> {
     /// A fresh run on `envs` environments (at least one).
-    pub fn new(config: ExpertConfig, mut envs: Vec<E>, device: Device) -> Result<Self, String> {
-        let first = envs
-            .first()
-            .ok_or("an expert run needs at least one environment")?;
+    pub fn new(config: ExpertConfig, mut envs: Vec<E>, device: Device) -> Result<Self, RlError> {
+        let first = envs.first().ok_or(RlError::NoEnvironment)?;
         let (s, a) = (first.obs_size(), first.action_size());
         let agent = Sac::new(s as i64, a as i64, config.sac.clone(), config.seed, device);
         let mut obs = Vec::with_capacity(envs.len());
@@ -164,7 +165,7 @@ impl<E: Control> ExpertTrainer<E> {
     }
 
     /// Steps every environment once (with updates as due); the episodes that ended.
-    pub fn step(&mut self) -> Result<Vec<Episode>, String> {
+    pub fn step(&mut self) -> Result<Vec<Episode>, RlError> {
         let a_size = self.envs[0].action_size();
         let n = self.envs.len();
         let actions: Vec<f64> = if self.env_steps < self.config.random_steps {
@@ -175,7 +176,7 @@ impl<E: Control> ExpertTrainer<E> {
             let flat: Vec<f64> = self.obs.iter().flatten().copied().collect();
             self.agent.act(&flat, false)
         };
-        let results: Vec<Result<Outcome, String>> = self
+        let results: Vec<Result<Outcome, RlError>> = self
             .envs
             .par_iter_mut()
             .zip(actions.par_chunks(a_size))
@@ -222,7 +223,7 @@ impl<E: Control> ExpertTrainer<E> {
     }
 
     /// Mean greedy return over `episodes` episodes of `env` (seeds from `seed`).
-    pub fn evaluate(&mut self, env: &mut E, episodes: usize, seed: u64) -> Result<f64, String> {
+    pub fn evaluate(&mut self, env: &mut E, episodes: usize, seed: u64) -> Result<f64, RlError> {
         let mut total = 0.0;
         for k in 0..episodes {
             let mut obs = env.reset(seed + k as u64)?;
@@ -279,7 +280,7 @@ impl<E: Control> ExpertTrainer<E> {
             message,
         };
         let l = checkpoint::load(path)?;
-        let mut t = Self::new(config, envs, device).map_err(invalid)?;
+        let mut t = Self::new(config, envs, device).map_err(|e| invalid(e.to_string()))?;
         t.agent.load_state(&l.tensors).map_err(invalid)?;
         t.buffer.load_state(&l.tensors).map_err(invalid)?;
         let rng = l
@@ -300,7 +301,7 @@ impl<E: Control> ExpertTrainer<E> {
         for (i, e) in t.envs.iter_mut().enumerate() {
             t.obs[i] = e
                 .reset(episode_seed(t.config.seed, first + i as u64))
-                .map_err(invalid)?;
+                .map_err(|e| invalid(e.to_string()))?;
         }
         Ok((t, l.metadata))
     }
@@ -324,13 +325,13 @@ mod tests {
         fn action_size(&self) -> usize {
             1
         }
-        fn reset(&mut self, seed: u64) -> Result<Vec<f64>, String> {
+        fn reset(&mut self, seed: u64) -> Result<Vec<f64>, RlError> {
             self.rng = ChaCha8Rng::seed_from_u64(seed);
             self.x = self.rng.random_range(-1.0..1.0);
             self.t = 0;
             Ok(vec![self.x])
         }
-        fn step(&mut self, a: &[f64]) -> Result<Outcome, String> {
+        fn step(&mut self, a: &[f64]) -> Result<Outcome, RlError> {
             self.x += 0.2 * a[0].clamp(-1.0, 1.0);
             self.t += 1;
             Ok(Outcome {

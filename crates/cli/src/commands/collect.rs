@@ -77,7 +77,12 @@ pub fn run(args: CollectArgs) -> Result<()> {
         workers: args.workers,
         seed: args.seed,
         img: args.img,
-        shard: args.shard.as_deref().map(parse_shard).transpose()?,
+        shard: args
+            .shard
+            .as_deref()
+            .map(parse_shard)
+            .transpose()
+            .map_err(crate::args::flag_error)?,
         resume: args.resume,
         until: args.until,
         clip_actions: args.clip_actions,
@@ -86,7 +91,7 @@ pub fn run(args: CollectArgs) -> Result<()> {
         supersample: args.supersample,
     };
     let mut bars = progress::Bars::default();
-    let done = collect(&spec, &mut |p| bars.report(p))?;
+    let done = collect(&spec, &mut |p| bars.report(p)).map_err(crate::args::flag_error)?;
     drop(bars);
     if done.finished {
         println!(

@@ -3,7 +3,6 @@
 //! while the latent BC actor that feeds it stays frozen. Actor + decoder is
 //! the policy that is evaluated.
 
-use crate::ModelError;
 use tch::nn::{self, Module};
 use tch::{Reduction, Tensor};
 
@@ -13,6 +12,7 @@ use crate::batch::DataShape;
 use crate::config::RunConfig;
 use crate::toolkit::actor::Actor;
 use crate::toolkit::blocks::orthogonal_linear;
+use crate::ModelError;
 
 /// The decoder method: a frozen latent BC actor and the MLP trained behind it.
 #[derive(Debug)]

@@ -3,7 +3,6 @@
 //! is the pixel MSE. Latents may be quantized with FSQ (off by default: the
 //! paper shows quantization hurts).
 
-use crate::ModelError;
 use tch::nn::{self, Module};
 use tch::{Kind, Reduction, Tensor};
 
@@ -13,6 +12,7 @@ use crate::config::RunConfig;
 use crate::toolkit::blocks::{orthogonal_linear, ResidualBlock};
 use crate::toolkit::encoder::{Encoder, EncoderConfig};
 use crate::toolkit::fsq::Fsq;
+use crate::ModelError;
 
 /// Settings of a LAPO model.
 #[derive(Clone, Debug, PartialEq)]

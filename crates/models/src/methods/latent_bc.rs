@@ -2,7 +2,6 @@
 //! action a frozen LAM (LAPO or LAOM) infers from (o_t, o_{t+1}). The action
 //! decoder ([`super::decoder`]) then maps its outputs to true actions.
 
-use crate::ModelError;
 use tch::nn::{self, Module};
 use tch::{Kind, Reduction, Tensor};
 
@@ -10,6 +9,7 @@ use super::{encoder_config, Loss, Model, StepInputs, Teacher};
 use crate::batch::DataShape;
 use crate::config::{Method, RunConfig};
 use crate::toolkit::actor::Actor;
+use crate::ModelError;
 
 /// Latent BC: an actor trained on a frozen LAM's latent actions.
 #[derive(Debug)]

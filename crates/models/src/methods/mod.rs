@@ -25,13 +25,13 @@ pub mod latent_bc;
 
 use std::any::Any;
 
-use crate::ModelError;
 use tch::nn;
 use tch::Tensor;
 
 use crate::batch::{DataShape, TrainBatch, OBS_CHANNELS};
 use crate::config::{Method, RunConfig};
 use crate::toolkit::encoder::EncoderConfig;
+use crate::ModelError;
 
 /// What a method's loss reads in one step.
 #[derive(Debug)]

@@ -338,6 +338,21 @@ impl TaskPlan<'_> {
         key
     }
 
+    /// A latent BC actor on the latent actions of the LAM stage `lam`.
+    fn latent_bc(&mut self, f: &Files, seed: u64, lam: &str) -> String {
+        let data = f.data.clone();
+        self.train(
+            Role::LatentBc,
+            "latent-bc",
+            seed,
+            &data,
+            None,
+            None,
+            Some(lam),
+            &[lam],
+        )
+    }
+
     /// Every stage of `arm` on this task.
     fn arm(&mut self, arm: &Arm, lam_presets: &[&str]) {
         let x = self.x;
@@ -388,16 +403,7 @@ impl TaskPlan<'_> {
                 {
                     let lam = self.lam(&f, preset, m, seed, None);
                     if arm.downstream {
-                        let actor = self.train(
-                            Role::LatentBc,
-                            "latent-bc",
-                            seed,
-                            &f.data,
-                            None,
-                            None,
-                            Some(&lam),
-                            &[&lam],
-                        );
+                        let actor = self.latent_bc(&f, seed, &lam);
                         actors.insert(m.clone(), actor);
                     }
                 }
@@ -477,16 +483,7 @@ impl TaskPlan<'_> {
                                         if !arm.downstream {
                                             continue;
                                         }
-                                        self.train(
-                                            Role::LatentBc,
-                                            "latent-bc",
-                                            seed,
-                                            &f.data,
-                                            None,
-                                            None,
-                                            Some(&lam),
-                                            &[&lam],
-                                        )
+                                        self.latent_bc(&f, seed, &lam)
                                     }
                                 };
                                 self.train(

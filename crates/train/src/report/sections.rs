@@ -354,7 +354,9 @@ pub(super) fn curves(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
         return Ok(());
     }
     doc.section("Training curves");
-    for (setting, series) in &curves {
+    for (setting, series) in &mut curves {
+        // By name, not by stage key (a digest): the same order every time.
+        series.sort_by(|a, b| a.0.cmp(&b.0));
         let file = format!("curves_{}.png", file_safe(setting));
         plots::curves(
             &doc.chart(&file),

@@ -93,7 +93,7 @@ fn rust_rate(config: &RunConfig, args: &TrainBenchArgs, device: Device) -> Resul
         action_dim: ACTIONS,
         state_dim: STATES,
     };
-    let mut t = Trainer::new(config, shape, device, None).map_err(anyhow::Error::msg)?;
+    let mut t = Trainer::new(config, shape, device, None)?;
     let n = config.train.batch_size as i64;
     let batch = synthetic(n, args.image, device);
     let labeled = synthetic(

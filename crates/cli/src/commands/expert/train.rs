@@ -215,7 +215,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut trainer = if args.resume && checkpoint.exists() {
         ExpertTrainer::load(&checkpoint, stored.config.clone(), envs, device)?.0
     } else {
-        ExpertTrainer::new(stored.config.clone(), envs, device).map_err(anyhow::Error::msg)?
+        ExpertTrainer::new(stored.config.clone(), envs, device)?
     };
     let mut metrics = MetricsFile::open(&args.out.join("metrics.jsonl"), trainer.env_steps)?;
     let mut eval_env = environments(task, 1, stored.episode_length)?.remove(0);
@@ -251,7 +251,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         )
     };
     while trainer.env_steps < stored.config.steps || !trainer.at_boundary() {
-        for e in trainer.step().map_err(anyhow::Error::msg)? {
+        for e in trainer.step()? {
             metrics.write(&EpisodeLine {
                 step: e.at_step,
                 episode_return: e.episode_return,
@@ -262,9 +262,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         if trainer.env_steps >= next_eval {
             next_eval += stored.eval_every;
             let seed = 1_000_000 + trainer.env_steps as u64;
-            last_eval = trainer
-                .evaluate(&mut eval_env, stored.eval_episodes.max(1), seed)
-                .map_err(anyhow::Error::msg)?;
+            last_eval = trainer.evaluate(&mut eval_env, stored.eval_episodes.max(1), seed)?;
             let secs = began.elapsed().as_secs_f64().max(1e-9);
             let updates_per_s = (trainer.updates - start_updates) as f64 / secs;
             metrics.write(&EvalLine {

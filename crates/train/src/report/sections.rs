@@ -341,9 +341,12 @@ fn probe_chart(probes: &Probes, doc: &mut Doc) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// A named training curve: (step, loss) points.
+type Curve = (String, Vec<(f64, f64)>);
+
 /// The LAMs' training losses, one chart per setting.
 pub(super) fn curves(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
-    let mut curves: BTreeMap<&str, Vec<(String, Vec<(f64, f64)>)>> = BTreeMap::new();
+    let mut curves: BTreeMap<&str, Vec<Curve>> = BTreeMap::new();
     for lam in cache.lams.iter().filter(|l| l.summary.is_some()) {
         curves
             .entry(&lam.setting)

@@ -216,6 +216,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         "| bc-all-labels |",
         "uniformly random actions",
         "held-out probe MSE (closed-form fit)",
+        "÷ random",
         "(n=1)",
     ] {
         assert!(md.contains(method), "report.md lacks {method:?}:\n{md}");

@@ -92,12 +92,19 @@ pub(super) fn scores(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
         .iter()
         .map(|((setting, method, labels), v)| {
             let s = Stat::of(v);
+            let ret = s.mean * normalizers[setting].0;
+            // The floor on the same episodes: how far above random play.
+            let over_random = cache
+                .mean_of(setting, "random")
+                .filter(|r| r.mean > 0.0)
+                .map_or("-".into(), |r| format!("{:.1}x", ret / r.mean));
             vec![
                 setting.clone(),
                 method.clone(),
                 labels.clone(),
                 s.show(3),
-                format!("{:.1}", s.mean * normalizers[setting].0),
+                format!("{ret:.1}"),
+                over_random,
             ]
         })
         .collect();
@@ -108,6 +115,7 @@ pub(super) fn scores(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
             "labeled trajectories",
             "normalized score",
             "return",
+            "÷ random",
         ],
         &rows,
     );

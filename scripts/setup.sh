@@ -15,7 +15,7 @@ DM_CONTROL_VERSION=1.0.21
 # these pins are the versions torch 2.13.0's cuda-toolkit==13.0.3 asks for.
 CUDART_SPEC="nvidia-cuda-runtime==13.0.96.*"
 CUPTI_SPEC="nvidia-cuda-cupti==13.0.85.*"
-STAMP="$DEPS/.setup-done-v3${LAM_CUDA:+-cuda}"
+STAMP="$DEPS/.setup-done-v4${LAM_CUDA:+-cuda}"
 
 if [ -f "$STAMP" ]; then
   exit 0
@@ -77,6 +77,12 @@ fi
 if ! PYTHONPATH="$DEPS/python-h5py" "$PY" -c "import h5py" >/dev/null 2>&1; then
   say "installing h5py into .deps/python-h5py (interoperability test)"
   "$PY" -m pip install --quiet --only-binary=:all: --target "$DEPS/python-h5py" "h5py>=3.8,<4" "numpy<3"
+fi
+
+# 5. tensorboard, only for the test that TensorBoard reads our event files ----
+if ! PYTHONPATH="$DEPS/python-tensorboard" "$PY" -c "import tensorboard" >/dev/null 2>&1; then
+  say "installing tensorboard into .deps/python-tensorboard (event-file test)"
+  "$PY" -m pip install --quiet --only-binary=:all: --target "$DEPS/python-tensorboard" "tensorboard>=2.14,<3" "numpy<3"
 fi
 
 rm -f "$DEPS"/wheels/torch-*.whl  # 500 MB we no longer need

@@ -12,11 +12,13 @@
 //!   normalisers; [`probe`]: closed-form probes of a trained model.
 //! - [`pipeline`]: an experiment file planned into typed, cached stages
 //!   run in-process; [`report`]: its tables and charts.
+//! - [`events`]: TensorBoard event files beside every run's metrics.
 //! - [`progress`]: what long work reports; [`error`]: what goes wrong.
 
 pub mod collect;
 pub mod error;
 pub mod eval;
+pub mod events;
 pub mod pipeline;
 pub mod probe;
 pub mod progress;

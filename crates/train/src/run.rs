@@ -17,6 +17,7 @@ use lam_data::DataError;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
+use crate::events::EventsFile;
 use crate::trainer::{EvalMetrics, StepMetrics, Trainer};
 use lam_models::batch::{DataShape, TrainBatch};
 use lam_models::config::{Method, RunConfig};
@@ -604,11 +605,14 @@ fn write_text(path: &Path, text: &str) -> Result<(), RunError> {
 }
 
 /// A JSON-lines metrics file, cut back on resume to the lines whose
-/// `step` is at most the checkpoint's (they will be logged again).
+/// `step` is at most the checkpoint's (they will be logged again), with a
+/// TensorBoard event file beside it holding the same numbers
+/// ([`crate::events`]).
 #[derive(Debug)]
 pub struct MetricsFile {
     path: PathBuf,
     out: std::io::BufWriter<std::fs::File>,
+    events: EventsFile,
 }
 
 impl MetricsFile {
@@ -636,9 +640,17 @@ impl MetricsFile {
             .append(true)
             .open(path)
             .map_err(io(path))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut events = EventsFile::create(dir).map_err(io(dir))?;
+        for line in &kept {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+                events.line(&v).map_err(io(events.path()))?;
+            }
+        }
         Ok(Self {
             path: path.to_path_buf(),
             out: std::io::BufWriter::new(file),
+            events,
         })
     }
 
@@ -675,11 +687,14 @@ impl MetricsFile {
     /// Appends one JSON object.
     pub fn write(&mut self, line: &impl Serialize) -> Result<(), RunError> {
         let text = serde_json::to_string(line).expect("metrics serialise");
-        writeln!(self.out, "{text}").map_err(io(&self.path))
+        writeln!(self.out, "{text}").map_err(io(&self.path))?;
+        let value = serde_json::to_value(line).expect("metrics serialise");
+        self.events.line(&value).map_err(io(self.events.path()))
     }
 
     /// Flushes what was written.
     pub fn flush(&mut self) -> Result<(), RunError> {
-        self.out.flush().map_err(io(&self.path))
+        self.out.flush().map_err(io(&self.path))?;
+        self.events.flush().map_err(io(self.events.path()))
     }
 }

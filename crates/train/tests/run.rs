@@ -391,3 +391,121 @@ fn latent_bc_and_a_decoder_build_a_policy_on_a_frozen_lam() {
     assert!(z_bc.allclose(&z_policy, 1e-6, 1e-6, false));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Where `tensorboard` is importable: `.deps/python-tensorboard` from
+/// `scripts/setup.sh`, or $LAM_TENSORBOARD_PATH. Required when $CI is set.
+fn tensorboard_path() -> Option<PathBuf> {
+    let path = std::env::var_os("LAM_TENSORBOARD_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.deps/python-tensorboard")
+        });
+    let ok = std::process::Command::new("python3")
+        .env("PYTHONPATH", &path)
+        .args(["-c", "import tensorboard"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    match (ok, std::env::var_os("CI").is_some()) {
+        (true, _) => Some(path),
+        (false, true) => panic!(
+            "tensorboard not importable from {}: run scripts/setup.sh",
+            path.display()
+        ),
+        (false, false) => {
+            eprintln!(
+                "skipping: tensorboard not found in {} (run scripts/setup.sh)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// TensorBoard itself reads every number of `metrics.jsonl` from the run's
+/// event file, at its step, once, also after a resume (which writes the
+/// file again from the lines the metrics file kept).
+#[test]
+fn tensorboard_reads_the_metrics_of_a_resumed_run() {
+    let Some(tb) = tensorboard_path() else {
+        return;
+    };
+    let dir = scratch("tensorboard");
+    let data = RunData {
+        data: dataset(&dir.join("d.hdf5"), 4, 2),
+        labeled: None,
+        eval: Some(dataset(&dir.join("e.hdf5"), 2, 2)),
+        teacher: None,
+    };
+    let run = RunDir::new(dir.join("run"));
+    let config = tiny("lapo-mini", 7);
+    train(&run, Some(&config), &data, Device::Cpu, Some(4), |_| {}).unwrap();
+    train(&run, None, &data, Device::Cpu, None, |_| {}).unwrap();
+    let script = r#"
+import json, sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+acc = EventAccumulator(sys.argv[1], size_guidance={"scalars": 0})
+acc.Reload()
+print(json.dumps({t: [[e.step, e.value] for e in acc.Scalars(t)] for t in acc.Tags()["scalars"]}))
+"#;
+    let out = std::process::Command::new("python3")
+        .env("PYTHONPATH", &tb)
+        .args(["-c", script])
+        .arg(&run.root)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: std::collections::BTreeMap<String, Vec<(i64, f64)>> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    // Compared as the f32 TensorBoard stores (JSON's decimal round trip
+    // may move the last bit of the f64).
+    let read: std::collections::BTreeMap<String, Vec<(i64, f32)>> = read
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(s, x)| (s, x as f32)).collect()))
+        .collect();
+    // What metrics.jsonl says, as TensorBoard stores it (f32).
+    let mut expected: std::collections::BTreeMap<String, Vec<(i64, f32)>> = Default::default();
+    for line in std::fs::read_to_string(run.metrics()).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let step = v["step"].as_i64().unwrap();
+        for (k, x) in v.as_object().unwrap() {
+            let mut put = |tag: String, x: f64| {
+                expected.entry(tag).or_default().push((step, x as f32));
+            };
+            match x {
+                serde_json::Value::Number(n) if k != "step" => {
+                    put(format!("train/{k}"), n.as_f64().unwrap())
+                }
+                serde_json::Value::Object(o) => {
+                    for (name, x) in o {
+                        put(format!("{k}/{name}"), x.as_f64().unwrap());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(expected.contains_key("train/loss") && expected.contains_key("eval/action_mse"));
+    assert_eq!(expected["train/loss"].len(), 7, "{expected:?}");
+    // Same tags, steps and values (to the last f32 bit but one: the JSON
+    // text of metrics.jsonl rounds the f64 it stands for).
+    assert_eq!(
+        read.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (tag, points) in &expected {
+        let got = &read[tag];
+        assert_eq!(got.len(), points.len(), "{tag}: {got:?} {points:?}");
+        for ((s1, x1), (s2, x2)) in got.iter().zip(points) {
+            assert_eq!(s1, s2, "{tag}");
+            assert!(
+                (x1 - x2).abs() <= 2.0 * f32::EPSILON * x2.abs().max(1e-30),
+                "{tag} at step {s1}: {x1} read, {x2} logged"
+            );
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

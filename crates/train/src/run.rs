@@ -553,6 +553,9 @@ pub mod provenance {
 /// split: that is what it is for); returns the checkpoint metadata that
 /// records them.
 fn check_files(data: &RunData) -> Result<BTreeMap<String, String>, RunError> {
+    // Data of a task lam does not know is refused before any training,
+    // whoever calls (the CLI or a pipeline stage).
+    dataset_task(&data.data)?;
     let attrs = |file: &Path| -> Result<lam_data::DatasetAttrs, RunError> {
         Ok(lam_data::DatasetReader::open(file)?.attrs().clone())
     };

@@ -123,7 +123,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
         args.eval_data.clone(),
         args.teacher.as_deref(),
     )?;
-    lam_train::run::dataset_task(&data.data)?;
     let device = args.device.device()?;
     let shown = config.clone().map_or_else(|| dir.read_config(), Ok)?;
     println!(

@@ -18,8 +18,6 @@ build: setup
 # BC, a decoder and evaluation, and write runs/demo/report/report.html.
 demo: build
 	./target/release/lam pipeline --config examples/demo.toml
-	./target/release/lam report runs/demo --out runs/demo/report
-	@echo "The demo's report: $(abspath runs/demo/report/report.html)"
 
 # Tests run in parallel: one libtorch thread each (several OpenMP teams on
 # two cores slow the libtorch tests down by an order of magnitude).
@@ -43,5 +41,3 @@ bench-train: build
 # its core only; the published experts are read from $(SHARED).
 mini-dcs: build
 	./target/release/lam pipeline --config experiments/mini-dcs.toml $(foreach a,$(ARMS),--arm $(a))
-	./target/release/lam report runs/mini-dcs --out runs/mini-dcs/report
-	@echo "The protocol's report: $(abspath runs/mini-dcs/report/report.html)"

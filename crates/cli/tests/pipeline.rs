@@ -29,6 +29,7 @@ experts = "{experts}"
 [eval]
 episodes = 2
 episode_length = 20
+splits = ["train", "val"]
 
 [sets]
 lam = {STEPS}
@@ -75,14 +76,42 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     let c = config.to_str().unwrap();
     let (ok, text) = lam(&["pipeline", "--config", c]);
     assert!(ok, "{text}");
+    // Stages are named in words, and the report is written at the end.
+    for words in [
+        "train laom-labels-mini · cheetah-run/easy · 2 labels · seed 0",
+        "eval bc · cheetah-run/easy · 2 labels · val backgrounds · seed 0",
+        "probe lapo-mini · cheetah-run/vanilla · seed 0 · train backgrounds",
+    ] {
+        assert!(text.contains(words), "no {words:?} in:\n{text}");
+    }
+    let html = dir.join("cache/report/report.html");
+    assert!(
+        text.contains(&format!("report: {}", html.display())),
+        "{text}"
+    );
+    assert!(html.exists());
     let (ran, cached, v) = record(&dir);
     assert!(cached.is_empty());
     assert_eq!(ran.len(), v["stages"].as_u64().unwrap() as usize);
     // bc on all labels + one policy per method, each evaluated, and the
-    // two yardsticks (random actions, the expert); the probe-only arm adds
-    // a LAM and no evaluation.
+    // two yardsticks (random actions, the expert), on the training and on
+    // the unseen (val) backgrounds; the probe-only arm adds a LAM and no
+    // evaluation.
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), 7, "{results:?}");
+    assert_eq!(results.len(), 14, "{results:?}");
+    for split in ["train", "val"] {
+        let n = results.iter().filter(|r| r["split"] == split).count();
+        assert_eq!(n, 7, "{split}: {results:?}");
+    }
+    for r in results.iter().filter(|r| r["split"] == "val") {
+        let file = dir
+            .join("cache")
+            .join(r["stage"].as_str().unwrap())
+            .join("eval.json");
+        let e: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(e["split"], "val", "{file:?}");
+    }
     for yardstick in ["random", "expert"] {
         let r = results
             .iter()
@@ -104,9 +133,19 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     );
     // Shared stages exist once: one training file, one labeled subset.
     assert_eq!(ran.iter().filter(|k| k.starts_with("labeled-")).count(), 1);
-    // Every LAM is probed in closed form on the held-out file.
+    // Every LAM is probed in closed form on two held-out files: unseen
+    // (val) backgrounds and the training backgrounds.
     let of = |kind: &str| -> Vec<&String> { ran.iter().filter(|k| k.starts_with(kind)).collect() };
-    assert_eq!(of("probe-").len(), of("lam-").len());
+    assert_eq!(of("probe-").len(), 2 * of("lam-").len());
+    let splits: Vec<&str> = of("probe-")
+        .iter()
+        .map(|k| v["labels"][k.as_str()]["split"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        splits.iter().filter(|s| **s == "val").count(),
+        3,
+        "{splits:?}"
+    );
     assert_eq!(of("lam-").len(), 3, "{ran:?}");
     for key in of("probe-") {
         let file = dir.join("cache").join(key).join("probe.json");
@@ -146,12 +185,13 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     );
     assert!(record(&dir).0.is_empty());
 
-    // More decoder steps: the two decoders and their evaluations run again, nothing else.
+    // More decoder steps: the two decoders and their evaluations (on both
+    // splits) run again, nothing else.
     experiment(&dir, 5);
     let (ok, text) = lam(&["pipeline", "--config", c]);
     assert!(ok, "{text}");
     let (changed, _, _) = record(&dir);
-    assert_eq!(changed.len(), 4, "{changed:?}");
+    assert_eq!(changed.len(), 6, "{changed:?}");
     assert_eq!(
         changed.iter().filter(|k| k.starts_with("decoder-")).count(),
         2,
@@ -159,7 +199,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     );
     assert_eq!(
         changed.iter().filter(|k| k.starts_with("eval-")).count(),
-        2,
+        4,
         "{changed:?}"
     );
 
@@ -185,7 +225,8 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     let (ok, text) = lam(&["pipeline", "--config", c, "--job", last]);
     assert!(ok && text.contains(": done"), "{text}");
 
-    // One arm alone: the vanilla data (training and held-out files), its LAM and its probe.
+    // One arm alone: the vanilla data (training file, held-out files on
+    // both splits), its LAM and its two probes.
     let (ok, probes) = lam(&["pipeline", "--config", c, "--arm", "probes", "--emit-jobs"]);
     assert!(ok, "{probes}");
     let keys: Vec<&str> = probes
@@ -193,7 +234,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         .filter(|l| l.starts_with("lam pipeline"))
         .map(|l| l.split_whitespace().nth(5).unwrap())
         .collect();
-    assert_eq!(keys.len(), 4, "{probes}");
+    assert_eq!(keys.len(), 6, "{probes}");
     assert!(keys.iter().all(|k| lines.iter().any(|l| l.contains(k))));
     let (ok, text) = lam(&["pipeline", "--config", c, "--arm", "nope"]);
     assert!(!ok && text.contains("no such arm"), "{text}");
@@ -272,7 +313,8 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
             .filter(|l| l.starts_with("lam pipeline"))
             .count()
     };
-    assert_eq!(count(&fewer), count(&jobs) - 2, "{fewer}");
+    // (BC on all labels, and its evaluations on both splits.)
+    assert_eq!(count(&fewer), count(&jobs) - 3, "{fewer}");
 
     // Bad experiments fail before any work.
     std::fs::write(
@@ -288,5 +330,27 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         dir.join("bad.toml").to_str().unwrap(),
     ]);
     assert!(!ok && text.contains("unknown method \"bcc\""), "{text}");
+    for (from, to, says) in [
+        (
+            "label_budgets = [2]",
+            "label_budgets = [4]",
+            "data.trajectories is 3",
+        ),
+        (
+            "splits = [\"train\", \"val\"]",
+            "splits = [\"test\"]",
+            "unknown split \"test\"",
+        ),
+    ] {
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(dir.join("bad.toml"), text.replace(from, to)).unwrap();
+        let (ok, text) = lam(&[
+            "pipeline",
+            "--config",
+            dir.join("bad.toml").to_str().unwrap(),
+        ]);
+        assert!(!ok && text.contains(says), "{says}: {text}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use lam_train::pipeline::{Experiment, Pipeline, EXAMPLE, RESULTS_FORMAT};
 
-use crate::progress::Bars;
+use crate::progress::{println, Bars};
 
 /// Arguments of `lam pipeline`.
 #[derive(Debug, Args)]
@@ -33,6 +33,9 @@ pub struct PipelineArgs {
     /// libtorch CPU threads for the training stages (default: all cores).
     #[arg(long)]
     threads: Option<i32>,
+    /// Do not write the report (`CACHE/report/report.html`) at the end.
+    #[arg(long)]
+    no_report: bool,
 }
 
 /// The lam build a stage's `.done` marker names: version and commit.
@@ -77,8 +80,8 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let mut bars = Bars::default();
     if let Some(key) = &args.job {
+        let mut bars = Bars::default();
         let s = p.get(key).ok_or_else(|| {
             anyhow::anyhow!("no stage {key} in {} (see --emit-jobs)", file.display())
         })?;
@@ -95,15 +98,36 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         return Ok(());
     }
     let total = p.stages.len();
+    let to_run = p.stages.iter().filter(|s| !p.is_done(&s.key)).count();
+    let mut bars = Bars::with_overall(to_run as u64);
+    let (mut ran, mut cached) = (0usize, 0usize);
+    let tally = |ran: usize, cached: usize| {
+        format!(
+            "{ran} run · {cached} cached · {} left",
+            total - ran - cached
+        )
+    };
+    let overall = bars.overall().cloned().expect("an overall bar");
+    overall.set_message(tally(0, 0));
+    let mut started = std::time::Instant::now();
     let record = p.run(
-        &mut |i, s, line| match line {
-            None => eprintln!(
-                "[{}/{total}] {}: {}",
-                i + 1,
-                s.key,
-                s.stage.command(&p.dir(&s.key))
-            ),
-            Some(l) => eprintln!("[{}/{total}] {}: {l}", i + 1, s.key),
+        &mut |i, s, line| {
+            match line {
+                // Found done: counted, not announced.
+                None if p.is_done(&s.key) => cached += 1,
+                None => {
+                    started = std::time::Instant::now();
+                    let l = format!("[{}/{total}] {} ({})", i + 1, s.title, s.key);
+                    println(&overall, l);
+                }
+                Some(l) => {
+                    ran += 1;
+                    let took = clock(started.elapsed());
+                    println(&overall, format!("[{}/{total}] done in {took}: {l}", i + 1));
+                    overall.inc(1);
+                }
+            }
+            overall.set_message(tally(ran, cached));
         },
         &mut |r| bars.report(r),
     )?;
@@ -146,5 +170,22 @@ pub fn run(args: PipelineArgs) -> Result<()> {
         record.cached.len(),
         p.cache.display()
     );
+    if !args.no_report {
+        let out = p.cache.join("report");
+        match lam_train::report::write(&p.cache, &out) {
+            Ok(w) => println!("report: {}", w.html.display()),
+            Err(e) => eprintln!("note: no report written ({e})"),
+        }
+    }
     Ok(())
+}
+
+/// `1 h 02 min`, `3 min 05 s` or `12 s`.
+fn clock(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
 }

@@ -81,8 +81,15 @@ pub struct DataSettings {
     pub presets: Vec<String>,
     /// Training trajectories.
     pub trajectories: usize,
-    /// Held-out trajectories (val-split backgrounds) for probes.
+    /// Held-out trajectories per probe split (and, on the val split, for
+    /// evaluations during training).
     pub eval_trajectories: usize,
+    /// The background splits of the held-out files probes are scored on:
+    /// `val` (unseen background videos, the paper's held-out distractors)
+    /// and `train` (new trajectories on the training backgrounds). Both by
+    /// default: the report shows them side by side.
+    #[serde(default = "both_splits")]
+    pub probe_splits: Vec<String>,
     /// Steps per trajectory.
     pub episode_length: usize,
     /// Frame side in pixels.
@@ -110,6 +117,19 @@ pub struct EvalSettings {
     /// the data's expert (the floor and the ceiling of the returns).
     #[serde(default = "yes")]
     pub yardsticks: bool,
+    /// The background splits evaluations play on: `train` (the data's
+    /// backgrounds) and/or `val` (unseen background videos: the paper's
+    /// held-out distractors).
+    #[serde(default = "train_split")]
+    pub splits: Vec<String>,
+}
+
+fn both_splits() -> Vec<String> {
+    vec!["train".into(), "val".into()]
+}
+
+fn train_split() -> Vec<String> {
+    vec!["train".into()]
 }
 
 /// The normaliser of scores (the paper normalises by BC on all labels).

@@ -114,8 +114,11 @@ pub struct Planned {
     /// Keys of the stages whose outputs it reads.
     pub deps: Vec<String>,
     /// Task, preset, method, labels and seed, for LAMs, probes and
-    /// evaluations.
+    /// evaluations (and the background split, for probes and evaluations).
     pub label: Option<BTreeMap<String, String>>,
+    /// What it is, in words: `train laom-labels-mini · cheetah-run/easy ·
+    /// 4 labels · seed 0`.
+    pub title: String,
 }
 
 /// The stages of an experiment in dependency order.
@@ -317,6 +320,8 @@ mod tests {
             "examples/pipeline.toml",
             "examples/demo.toml",
             "experiments/mini-dcs.toml",
+            "experiments/laom-steps.toml",
+            "experiments/label-budgets.toml",
         ] {
             let x = Experiment::read(&root().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert!(!x.tasks.is_empty() && !x.seeds.is_empty(), "{f}");

@@ -59,7 +59,7 @@ fn budget_label(budget: Option<usize>) -> String {
 impl Pipeline {
     /// Adds `stage` (once per key) after `deps`; returns its key. A label
     /// given for a stage already planned replaces none it has.
-    fn add(&mut self, stage: Stage, deps: &[&str], label: Option<Labels>) -> String {
+    fn add(&mut self, stage: Stage, deps: &[&str], label: Option<Labels>, title: String) -> String {
         let key = key_of(&stage);
         match self.index.get(&key) {
             Some(&i) => {
@@ -74,6 +74,7 @@ impl Pipeline {
                     stage,
                     deps: deps.iter().map(|d| d.to_string()).collect(),
                     label,
+                    title,
                 });
             }
         }
@@ -125,6 +126,17 @@ pub(super) fn plan(p: &mut Pipeline, x: &Experiment, only: &[String]) -> Result<
                 arm.methods
             ));
         }
+        if let Some(&b) = arm
+            .budgets
+            .iter()
+            .find(|&&b| b == 0 || b > x.data.trajectories)
+        {
+            return Err(format!(
+                "label_budgets: {b} labeled trajectories of {:?}, but data.trajectories is {}: \
+                 a budget must be between 1 and the trajectories collected",
+                arm.methods, x.data.trajectories
+            ));
+        }
         if arm.presets.is_empty() {
             return Err("data.presets must list at least one distraction preset".into());
         }
@@ -132,6 +144,26 @@ pub(super) fn plan(p: &mut Pipeline, x: &Experiment, only: &[String]) -> Result<
             preset
                 .parse::<Preset>()
                 .map_err(|e| format!("data.presets: {e}"))?;
+        }
+    }
+    for (field, splits) in [
+        ("data.probe_splits", &x.data.probe_splits),
+        ("eval.splits", &x.eval.splits),
+    ] {
+        if splits.is_empty() {
+            return Err(format!(
+                "{field} must list at least one of \"train\", \"val\""
+            ));
+        }
+        for (i, s) in splits.iter().enumerate() {
+            if s != "train" && s != "val" {
+                return Err(format!(
+                    "{field}: unknown split {s:?}; expected \"train\" or \"val\""
+                ));
+            }
+            if splits[..i].contains(s) {
+                return Err(format!("{field}: {s:?} is listed twice"));
+            }
         }
     }
     let tasks: Vec<TaskId> = x
@@ -192,19 +224,51 @@ struct TaskPlan<'a> {
     suffix: &'a str,
 }
 
-/// The files of one task and distraction preset: training and held-out
-/// data, with their stage keys.
+/// A held-out file: its background split, stage key and path.
+struct HeldOut {
+    split: String,
+    key: String,
+    file: PathBuf,
+}
+
+/// The files of one task and distraction preset: training data, the
+/// held-out file on the val split (evaluations during training) and the
+/// held-out files probes are scored on, with their stage keys.
 struct Files {
+    preset: String,
     data_key: String,
     data: PathBuf,
     val_key: String,
     val: PathBuf,
+    probe_files: Vec<HeldOut>,
+}
+
+/// Seeds of the collections: trajectory k of a file seeded s uses s + k.
+const TRAIN_SEED: u64 = 0;
+const VAL_SEED: u64 = 1_000_000;
+const HELD_OUT_TRAIN_SEED: u64 = 2_000_000;
+
+/// `N labels` for a budget, `all labels` without one.
+fn labels_words(budget: Option<usize>) -> String {
+    match budget {
+        Some(b) => format!("{b} labels"),
+        None => "all labels".into(),
+    }
 }
 
 impl TaskPlan<'_> {
+    /// `task/preset`, as titles name a setting.
+    fn setting(&self, preset: &str) -> String {
+        format!("{}/{preset}", self.task.name())
+    }
+
     /// A collection on `split` of `n` trajectories seeded from `seed`.
     fn collect(&mut self, preset: &str, split: &str, n: usize, seed: u64) -> (String, PathBuf) {
         let d = &self.x.data;
+        let title = format!(
+            "collect {} · {split} backgrounds · {n} trajectories",
+            self.setting(preset)
+        );
         let key = self.p.add(
             Stage::Collect {
                 task: self.task.name().to_string(),
@@ -220,24 +284,55 @@ impl TaskPlan<'_> {
             },
             &[],
             None,
+            title,
         );
         let out = self.p.output_of(&key);
         (key, out)
     }
 
+    /// The files of `preset`: training data and held-out files.
+    fn files(&mut self, preset: &str) -> Files {
+        let d = &self.x.data;
+        let (trajectories, held_out) = (d.trajectories, d.eval_trajectories);
+        let (data_key, data) = self.collect(preset, "train", trajectories, TRAIN_SEED);
+        let (val_key, val) = self.collect(preset, "val", held_out, VAL_SEED);
+        let mut probe_files = Vec::new();
+        for split in &self.x.data.probe_splits {
+            let (key, file) = match split.as_str() {
+                "val" => (val_key.clone(), val.clone()),
+                _ => self.collect(preset, "train", held_out, HELD_OUT_TRAIN_SEED),
+            };
+            probe_files.push(HeldOut {
+                split: split.clone(),
+                key,
+                file,
+            });
+        }
+        Files {
+            preset: preset.to_string(),
+            data_key,
+            data,
+            val_key,
+            val,
+            probe_files,
+        }
+    }
+
     /// A training stage of `role` from the preset `name` (scaled by the
-    /// experiment) with `seed` and the role's overrides.
+    /// experiment) with `seed` and the role's overrides; `labels` says in
+    /// its title what labels it learns from.
     #[allow(clippy::too_many_arguments)]
     fn train(
         &mut self,
+        f: &Files,
         role: Role,
         name: &str,
         seed: u64,
         data: &Path,
         labeled: Option<&Path>,
-        eval_data: Option<&Path>,
         teacher: Option<&str>,
         deps: &[&str],
+        labels: &str,
     ) -> String {
         let s = &self.x.sets;
         let role_sets = match role {
@@ -250,69 +345,101 @@ impl TaskPlan<'_> {
         let mut sets = vec![format!("seed={seed}")];
         sets.extend(role_sets.iter().cloned());
         let teacher = teacher.map(|k| self.p.output_of(k));
+        let preset = format!("{name}{}", self.suffix);
+        let mut title = format!("train {preset} · {}", self.setting(&f.preset));
+        if !labels.is_empty() {
+            title.push_str(&format!(" · {labels}"));
+        }
+        title.push_str(&format!(" · seed {seed}"));
+        // LAMs are evaluated on the held-out file during training.
+        let eval_data = (role == Role::Lam).then(|| f.val.clone());
         self.p.add(
             Stage::Train {
                 role,
-                preset: format!("{name}{}", self.suffix),
+                preset,
                 sets,
                 data: data.to_path_buf(),
                 labeled: labeled.map(Path::to_path_buf),
-                eval_data: eval_data.map(Path::to_path_buf),
+                eval_data,
                 teacher,
             },
             deps,
             None,
+            title,
         )
     }
 
-    /// An evaluation on the data's distractions of the policy stage
-    /// `policy`, or of a yardstick.
-    fn eval(
-        &mut self,
-        f: &Files,
-        player: Playing,
-        deps: &[&str],
-        labels: (&str, &str, String, u64),
-    ) -> String {
-        let (preset, method, budget, seed) = labels;
+    /// Evaluations on the data's distractions, on each of the
+    /// experiment's background splits, of the policy stage `policy` or of
+    /// a yardstick.
+    fn eval(&mut self, f: &Files, player: Playing, deps: &[&str], labels: (&str, String, u64)) {
+        let (method, budget, seed) = labels;
         let e = &self.x.eval;
-        let mut all: Vec<&str> = deps.to_vec();
-        all.push(&f.data_key);
-        self.p.add(
-            Stage::Eval {
-                player,
-                like: f.data.clone(),
-                episodes: e.episodes,
-                episode_length: e.episode_length,
-                seed: seed * 1000,
-            },
-            &all,
-            Some(label(self.task, preset, method, budget, seed)),
-        )
+        for split in &e.splits {
+            let (like, like_key) = match split.as_str() {
+                "val" => (f.val.clone(), f.val_key.as_str()),
+                _ => (f.data.clone(), f.data_key.as_str()),
+            };
+            let mut all: Vec<&str> = deps.to_vec();
+            all.push(like_key);
+            let mut l = label(self.task, &f.preset, method, budget.clone(), seed);
+            l.insert("split".into(), split.clone());
+            let budget_words = match budget.as_str() {
+                "-" => String::new(),
+                "all" => " · all labels".into(),
+                b => format!(" · {b} labels"),
+            };
+            let title = format!(
+                "eval {method} · {}{budget_words} · {split} backgrounds · seed {seed}",
+                self.setting(&f.preset)
+            );
+            self.p.add(
+                Stage::Eval {
+                    player: player.clone(),
+                    like,
+                    episodes: e.episodes,
+                    episode_length: e.episode_length,
+                    seed: seed * 1000,
+                },
+                &all,
+                Some(l),
+                title,
+            );
+        }
     }
 
     /// Closed-form probes of the LAM stage `lam`, fitted on the training
-    /// file and scored on the held-out one, labelled as the LAM.
+    /// file and scored on each held-out file, labelled as the LAM with the
+    /// held-out file's background split.
     fn probe(&mut self, f: &Files, lam: &str) {
-        let label = self.p.stages[self.p.index[lam]].label.clone();
+        let planned = &self.p.stages[self.p.index[lam]];
+        let lam_label = planned.label.clone();
+        let lam_title = planned.title.trim_start_matches("train ").to_string();
         let run = self.p.output_of(lam);
-        self.p.add(
-            Stage::Probe {
-                run,
-                data: f.data.clone(),
-                eval_data: f.val.clone(),
-            },
-            &[lam, &f.data_key, &f.val_key],
-            label,
-        );
+        for h in &f.probe_files {
+            let label = lam_label.clone().map(|mut l| {
+                l.insert("split".into(), h.split.clone());
+                l
+            });
+            let title = format!("probe {lam_title} · {} backgrounds", h.split);
+            self.p.add(
+                Stage::Probe {
+                    run: run.clone(),
+                    data: f.data.clone(),
+                    eval_data: h.file.clone(),
+                },
+                &[lam, &f.data_key, &h.key],
+                label,
+                title,
+            );
+        }
     }
 
     /// A LAM of `method` (on a labeled subset for LAOM + supervision),
-    /// labelled, with its probe.
+    /// labelled, with its probes.
     fn lam(
         &mut self,
         f: &Files,
-        preset: &str,
         method: &str,
         seed: u64,
         labeled: Option<(&str, &Path, usize)>,
@@ -321,35 +448,40 @@ impl TaskPlan<'_> {
         if let Some((k, _, _)) = labeled {
             deps.push(k);
         }
+        let budget = labeled.map(|(_, _, b)| b);
+        let words = budget.map(|b| labels_words(Some(b))).unwrap_or_default();
         let key = self.train(
+            f,
             Role::Lam,
             method,
             seed,
             &f.data,
             labeled.map(|(_, file, _)| file),
-            Some(&f.val),
             None,
             &deps,
+            &words,
         );
-        let budget = budget_label(labeled.map(|(_, _, b)| b));
         let i = self.p.index[&key];
-        self.p.stages[i].label = Some(label(self.task, preset, method, budget, seed));
+        let l = label(self.task, &f.preset, method, budget_label(budget), seed);
+        self.p.stages[i].label = Some(l);
         self.probe(f, &key);
         key
     }
 
     /// A latent BC actor on the latent actions of the LAM stage `lam`.
-    fn latent_bc(&mut self, f: &Files, seed: u64, lam: &str) -> String {
+    fn latent_bc(&mut self, f: &Files, seed: u64, lam: &str, method: &str) -> String {
         let data = f.data.clone();
+        let of = format!("on {method}'s latents");
         self.train(
+            f,
             Role::LatentBc,
             "latent-bc",
             seed,
             &data,
             None,
-            None,
             Some(lam),
             &[lam],
+            &of,
         )
     }
 
@@ -358,38 +490,33 @@ impl TaskPlan<'_> {
         let x = self.x;
         let is_lam = |m: &str| lam_presets.contains(&m);
         for preset in arm.presets {
-            let (data_key, data) = self.collect(preset, "train", x.data.trajectories, 0);
-            let (val_key, val) = self.collect(preset, "val", x.data.eval_trajectories, 1_000_000);
-            let f = Files {
-                data_key,
-                data,
-                val_key,
-                val,
-            };
+            let f = self.files(preset);
             for &seed in &x.seeds {
                 if arm.downstream {
                     // The normaliser: BC on all labels.
                     if x.eval.normalizer == Normalizer::BcAllLabels {
+                        let all = labels_words(None);
                         let bc = self.train(
+                            &f,
                             Role::Bc,
                             "bc",
                             seed,
                             &f.data,
                             None,
                             None,
-                            None,
                             &[&f.data_key],
+                            &all,
                         );
                         let run = self.p.output_of(&bc);
-                        let l = (preset.as_str(), "bc-all-labels", budget_label(None), seed);
+                        let l = ("bc-all-labels", budget_label(None), seed);
                         self.eval(&f, Playing::Policy(run), &[&bc], l);
                     }
                     if x.eval.yardsticks {
                         let img = x.data.img;
-                        let l = (preset.as_str(), "random", "-".to_string(), seed);
+                        let l = ("random", "-".to_string(), seed);
                         self.eval(&f, Playing::Random { img }, &[], l);
                         let path = self.expert.to_path_buf();
-                        let l = (preset.as_str(), "expert", "-".to_string(), seed);
+                        let l = ("expert", "-".to_string(), seed);
                         self.eval(&f, Playing::Expert { path, img }, &[], l);
                     }
                 }
@@ -401,9 +528,9 @@ impl TaskPlan<'_> {
                     .iter()
                     .filter(|m| is_lam(m) && *m != "laom-labels")
                 {
-                    let lam = self.lam(&f, preset, m, seed, None);
+                    let lam = self.lam(&f, m, seed, None);
                     if arm.downstream {
-                        let actor = self.latent_bc(&f, seed, &lam);
+                        let actor = self.latent_bc(&f, seed, &lam, m);
                         actors.insert(m.clone(), actor);
                     }
                 }
@@ -415,6 +542,11 @@ impl TaskPlan<'_> {
                     &[]
                 };
                 for &budget in budgets {
+                    let words = labels_words(Some(budget));
+                    let title = format!(
+                        "sample {budget} labeled trajectories · {} · seed {seed}",
+                        self.setting(preset)
+                    );
                     let labeled_key = self.p.add(
                         Stage::SampleLabeled {
                             data: f.data.clone(),
@@ -423,6 +555,7 @@ impl TaskPlan<'_> {
                         },
                         &[&f.data_key],
                         None,
+                        title,
                     );
                     let labeled = self.p.output_of(&labeled_key);
                     for m in arm.methods {
@@ -431,25 +564,31 @@ impl TaskPlan<'_> {
                         }
                         let policy = match m.as_str() {
                             "bc" => self.train(
+                                &f,
                                 Role::Bc,
                                 "bc",
                                 seed,
                                 &labeled,
                                 None,
                                 None,
-                                None,
                                 &[&labeled_key],
+                                &words,
                             ),
                             "idm" => {
                                 let idm = self.train(
+                                    &f,
                                     Role::Idm,
                                     "idm",
                                     seed,
                                     &labeled,
                                     None,
                                     None,
-                                    None,
                                     &[&labeled_key],
+                                    &words,
+                                );
+                                let title = format!(
+                                    "relabel {} with the IDM of {words} · seed {seed}",
+                                    self.setting(preset)
                                 );
                                 let relabeled = self.p.add(
                                     Stage::Relabel {
@@ -458,17 +597,20 @@ impl TaskPlan<'_> {
                                     },
                                     &[&idm, &f.data_key],
                                     None,
+                                    title,
                                 );
                                 let file = self.p.output_of(&relabeled);
+                                let on = format!("on IDM labels of {words}");
                                 self.train(
+                                    &f,
                                     Role::Bc,
                                     "bc",
                                     seed,
                                     &file,
                                     None,
                                     None,
-                                    None,
                                     &[&relabeled],
+                                    &on,
                                 )
                             }
                             _ => {
@@ -479,32 +621,29 @@ impl TaskPlan<'_> {
                                         // on the budget.
                                         let l =
                                             Some((labeled_key.as_str(), labeled.as_path(), budget));
-                                        let lam = self.lam(&f, preset, m, seed, l);
+                                        let lam = self.lam(&f, m, seed, l);
                                         if !arm.downstream {
                                             continue;
                                         }
-                                        self.latent_bc(&f, seed, &lam)
+                                        self.latent_bc(&f, seed, &lam, m)
                                     }
                                 };
+                                let of = format!("{m} · {words}");
                                 self.train(
+                                    &f,
                                     Role::Decoder,
                                     "decoder",
                                     seed,
                                     &labeled,
                                     None,
-                                    None,
                                     Some(&actor),
                                     &[&actor, &labeled_key],
+                                    &of,
                                 )
                             }
                         };
                         let run = self.p.output_of(&policy);
-                        let l = (
-                            preset.as_str(),
-                            m.as_str(),
-                            budget_label(Some(budget)),
-                            seed,
-                        );
+                        let l = (m.as_str(), budget_label(Some(budget)), seed);
                         self.eval(&f, Playing::Policy(run), &[&policy], l);
                     }
                 }

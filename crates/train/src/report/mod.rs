@@ -163,7 +163,16 @@ impl Cache {
             b => format!("{} ({b} labels)", field(l, "method")),
         };
         let mut evals = Vec::new();
-        for (key, l) in record.labels.iter().filter(|(k, _)| k.starts_with("eval-")) {
+        // Evaluations on the data's own backgrounds (older caches name no split).
+        let split_is = |l: &BTreeMap<String, String>, s: &str| {
+            l.get("split")
+                .map_or(s == "train" || s == "val", |x| x == s)
+        };
+        for (key, l) in record
+            .labels
+            .iter()
+            .filter(|(k, l)| k.starts_with("eval-") && split_is(l, "train"))
+        {
             evals.push(Eval {
                 setting: setting(l),
                 method: field(l, "method"),
@@ -176,8 +185,10 @@ impl Cache {
         for (key, l) in record
             .labels
             .iter()
-            .filter(|(k, _)| k.starts_with("probe-"))
+            .filter(|(k, l)| k.starts_with("probe-") && split_is(l, "val"))
         {
+            let mut l = l.clone();
+            l.remove("split");
             // A probe stage not (yet) run is left out.
             let Ok(p) = read::<ProbeResult>(&folder.join(key).join("probe.json")) else {
                 continue;

@@ -229,3 +229,98 @@ fn skipping_batches_resumes_the_same_stream() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A second task's file: 2 action values, 4 state values, every frame
+/// byte 200 + t.
+fn other_task(dir: &Path, frame: usize) -> PathBuf {
+    let path = dir.join("other.hdf5");
+    let attrs = DatasetAttrs {
+        domain_name: "cheetah".into(),
+        task_name: "run".into(),
+        difficulty: "vanilla".into(),
+        dynamic: true,
+        img_hw: frame as i64,
+        split: "train".into(),
+        dataset_return: None,
+    };
+    let options = lam_data::WriteOptions {
+        overwrite: true,
+        ..Default::default()
+    };
+    let mut w = DatasetWriter::create(&path, attrs, &options).unwrap();
+    let len = 12;
+    w.append(&Trajectory {
+        obs: (0..len)
+            .flat_map(|t| std::iter::repeat_n(200 + t as u8, frame * frame * 3))
+            .collect(),
+        states: (0..len).flat_map(|t| [7.0, t as f32, 7.0, 7.0]).collect(),
+        actions: (0..len).flat_map(|t| [-1.0, -(t as f32)]).collect(),
+        traj_return: 1.0,
+        frame: (frame, frame),
+        state_size: 4,
+        action_size: 2,
+    })
+    .unwrap();
+    w.finish().unwrap();
+    path
+}
+
+#[test]
+fn mixed_batches_share_rows_between_files_and_pad_their_sizes() {
+    use lam_data::mixed::MixedLoader;
+    let dir = scratch("mixed");
+    let a = dataset(&dir, &[12, 9]);
+    let b = other_task(&dir, 2);
+    let config = |batch_size| LoaderConfig {
+        batch_size,
+        max_offset: 3,
+        seed: 5,
+        ..LoaderConfig::default()
+    };
+    // One file: exactly the batches of a plain loader.
+    let mut one = MixedLoader::open(std::slice::from_ref(&a), config(6)).unwrap();
+    let mut plain = Loader::open(&a, config(6)).unwrap();
+    for _ in 0..3 {
+        assert_eq!(one.next_batch().unwrap().batch, plain.next_batch().unwrap());
+    }
+    // Two files: 3 + 2 rows, states and actions padded to 4 and 2 values.
+    let mut mixed = MixedLoader::open(&[a.clone(), b.clone()], config(5)).unwrap();
+    assert_eq!(mixed.sizes(), (4, 2));
+    for _ in 0..3 {
+        let m = mixed.next_batch().unwrap();
+        let lens: Vec<(usize, usize, usize, usize)> = m
+            .parts
+            .iter()
+            .map(|p| (p.start, p.len, p.action_size, p.state_size))
+            .collect();
+        assert_eq!(lens, [(0, 3, 1, 3), (3, 2, 2, 4)]);
+        let batch = &m.batch;
+        assert_eq!((batch.actions.len(), batch.states.len()), (5 * 2, 5 * 4));
+        for row in 0..5 {
+            let (_, t) = batch.positions[row];
+            let action = &batch.actions[2 * row..2 * row + 2];
+            let state = &batch.states[4 * row..4 * row + 4];
+            let pixel = batch.obs[row * 2 * 2 * 9 + 6];
+            if row < 3 {
+                let (i, _) = batch.positions[row];
+                assert_eq!(action, [(i * 1000 + t) as f32, 0.0]);
+                assert_eq!(state, [i as f32, t as f32, 0.5, 0.0]);
+                assert_eq!(pixel, code(i as usize, t as usize));
+            } else {
+                assert_eq!(action, [-1.0, -(t as f32)]);
+                assert_eq!(state, [7.0, t as f32, 7.0, 7.0]);
+                assert_eq!(pixel, 200 + t as u8);
+            }
+        }
+    }
+    // Files of another frame size, or too small a batch: named errors.
+    let big = other_task(&dir, 4);
+    let err = MixedLoader::open(&[a.clone(), big], config(4)).unwrap_err();
+    assert!(
+        err.to_string().contains("4x4") && err.to_string().contains("other.hdf5"),
+        "{err}"
+    );
+    let err = MixedLoader::open(&[a, b], config(1)).unwrap_err();
+    assert!(err.to_string().contains("every file needs a row"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

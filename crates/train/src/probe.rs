@@ -109,16 +109,26 @@ pub fn probe(
         return invalid("max offset", "0".into(), "at least 1");
     }
     let dir = RunDir::new(&spec.run);
-    let (trainer, _) =
+    let (trainer, meta) =
         Trainer::load(&dir.checkpoint(), spec.device).map_err(|source| TrainError::NoModel {
             path: spec.run.clone(),
             source,
         })?;
     let eval_file = spec.eval_data.clone().unwrap_or_else(|| spec.data.clone());
     let k = spec.max_offset.unwrap_or(trainer.config.train.max_offset);
-    let fit = features(&trainer, &spec.data, spec.samples, spec.seed, k, on_batch)?;
+    let cross_task = meta.contains_key(crate::run::provenance::TASKS);
+    let fit = features(
+        &trainer,
+        cross_task,
+        &spec.data,
+        spec.samples,
+        spec.seed,
+        k,
+        on_batch,
+    )?;
     let held = features(
         &trainer,
+        cross_task,
         &eval_file,
         spec.samples,
         spec.seed ^ 0xE7A1,
@@ -166,8 +176,11 @@ struct Features {
     predicted: Option<Tensor>,
 }
 
+/// (`cross_task`: the model was trained on several tasks' files, padded;
+/// any task's sizes are fine.)
 fn features(
     t: &Trainer,
+    cross_task: bool,
     file: &Path,
     samples: usize,
     seed: u64,
@@ -187,7 +200,9 @@ fn features(
         what,
     };
     let (s, a) = loader.sizes();
-    if (a as i64, s as i64) != (t.shape.action_dim, t.shape.state_dim) {
+    // A LAM pre-trained on several tasks is probed on any one task's file
+    // (the probes are fitted here, onto this file's actions and states).
+    if !cross_task && (a as i64, s as i64) != (t.shape.action_dim, t.shape.state_dim) {
         return Err(does_not_fit(format!(
             "actions of {a} and states of {s} values, but the model was trained on {} and {}",
             t.shape.action_dim, t.shape.state_dim

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lam_data::loader::{Loader, LoaderConfig, LoaderMode};
+use lam_data::mixed::{pad, MixedLoader};
 use lam_data::DataError;
 use serde::{Deserialize, Serialize};
 use tch::Device;
@@ -66,6 +67,10 @@ impl RunDir {
 pub struct RunData {
     /// Training file (for IDM and BC: the labeled file).
     pub data: PathBuf,
+    /// More training files, of other tasks (cross-embodiment
+    /// pre-training): every batch mixes samples of all the files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<PathBuf>,
     /// Labeled subset for supervision.
     pub labeled: Option<PathBuf>,
     /// Held-out file for evaluations.
@@ -110,11 +115,14 @@ impl RunDir {
 impl RunData {
     /// The files of a run: those given, and on `resume` the ones the run
     /// in `dir` was started with for any not given. `teacher` is the
-    /// teacher's run folder.
+    /// teacher's run folder; `also`, more training files (none: those the
+    /// run was started with).
+    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         dir: &RunDir,
         resume: bool,
         data: Option<PathBuf>,
+        also: Vec<PathBuf>,
         labeled: Option<PathBuf>,
         eval: Option<PathBuf>,
         teacher: Option<&Path>,
@@ -129,8 +137,13 @@ impl RunData {
                 ))
             }
         };
+        let also = match (also.is_empty(), &stored) {
+            (true, Some(s)) => s.also.clone(),
+            _ => also,
+        };
         Ok(Self {
             data,
+            also,
             labeled: labeled.or_else(|| stored.as_ref().and_then(|s| s.labeled.clone())),
             eval: eval.or_else(|| stored.as_ref().and_then(|s| s.eval.clone())),
             teacher: match teacher {
@@ -372,11 +385,35 @@ pub fn train(
         prefetch_depth: 4,
         skip_batches: skip,
     };
-    let mut loader = Loader::open(
-        &data.data,
+    if !data.also.is_empty() && (config.needs_labels() || !config.method.is_latent()) {
+        return Err(RunError::Config(format!(
+            "--also: runs on several tasks' files train latent action models without supervision (LAPO, LAOM); {:?}{} needs one task's actions",
+            config.method,
+            if config.needs_labels() { " with supervision" } else { "" }
+        )));
+    }
+    let files: Vec<PathBuf> = std::iter::once(data.data.clone())
+        .chain(data.also.iter().cloned())
+        .collect();
+    let mut loader = MixedLoader::open(
+        &files,
         loader_config(t.batch_size, config.seed, start as u64),
     )?;
-    let shape = shape_of(&loader, &data.data)?;
+    let shape = {
+        let (h, w) = loader.frame();
+        if h != w {
+            return Err(RunError::Config(format!(
+                "{}: frames are {h}x{w}; the models take square frames",
+                data.data.display()
+            )));
+        }
+        let (s, a) = loader.sizes();
+        DataShape {
+            image: h as i64,
+            action_dim: a as i64,
+            state_dim: s as i64,
+        }
+    };
     let mut labeled = match (&data.labeled, config.needs_labels()) {
         (Some(file), true) => {
             let l = Loader::open(
@@ -412,8 +449,18 @@ pub fn train(
     let eval = match &data.eval {
         Some(file) => {
             let mut l = Loader::open(file, loader_config(t.batch_size, 0xE7A1, 0))?;
-            let s = shape_of(&l, file)?;
-            if s != shape {
+            // (A cross-task run's held-out batches are padded as its own.)
+            let (sizes, image) = (l.sizes(), shape_of(&l, file)?.image);
+            let pad_to = (shape.state_dim as usize, shape.action_dim as usize);
+            let s = DataShape {
+                image,
+                action_dim: pad_to.1 as i64,
+                state_dim: pad_to.0 as i64,
+            };
+            let fits = sizes == pad_to
+                || (!data.also.is_empty() && sizes.0 <= pad_to.0 && sizes.1 <= pad_to.1);
+            if !fits || s.image != shape.image {
+                let s = shape_of(&l, file)?;
                 return Err(RunError::Config(format!(
                     "{}: {s:?} differs from the training file: {shape:?}",
                     file.display()
@@ -422,7 +469,8 @@ pub fn train(
             let frame = l.frame();
             let mut batches = Vec::new();
             for _ in 0..t.eval_batches.max(1) {
-                batches.push(TrainBatch::from_loader(&l.next_batch()?, frame, device));
+                let b = pad(l.next_batch()?, sizes.0, sizes.1, pad_to.0, pad_to.1);
+                batches.push(TrainBatch::from_loader(&b, frame, device));
             }
             Some(batches)
         }
@@ -449,7 +497,7 @@ pub fn train(
     };
     let end = until.map_or(t.steps, |u| u.min(t.steps));
     for step in start..end {
-        let batch = TrainBatch::from_loader(&loader.next_batch()?, frame, device);
+        let batch = TrainBatch::from_loader(&loader.next_batch()?.batch, frame, device);
         let lab = match &mut labeled {
             Some(l) => Some(TrainBatch::from_loader(&l.next_batch()?, frame, device)),
             None => None,
@@ -546,6 +594,9 @@ pub mod provenance {
     pub const DYNAMIC: &str = "data.dynamic";
     /// Its background split.
     pub const SPLIT: &str = "data.split";
+    /// Every task trained on, comma-separated, when the run mixed several
+    /// tasks' files (absent for one task).
+    pub const TASKS: &str = "data.tasks";
 }
 
 /// Checks that the labeled and held-out files show the training file's
@@ -592,7 +643,18 @@ fn check_files(data: &RunData) -> Result<BTreeMap<String, String>, RunError> {
             )));
         }
     }
-    Ok(BTreeMap::from([
+    let mut tasks = vec![dataset_task(&data.data)?];
+    for file in &data.also {
+        let task = dataset_task(file)?;
+        if tasks.contains(&task) {
+            return Err(RunError::Config(format!(
+                "--also {}: {task} is trained on already (one file per task)",
+                file.display()
+            )));
+        }
+        tasks.push(task);
+    }
+    let mut meta = BTreeMap::from([
         (
             provenance::TASK.to_string(),
             format!("{}-{}", main.domain_name, main.task_name),
@@ -600,7 +662,12 @@ fn check_files(data: &RunData) -> Result<BTreeMap<String, String>, RunError> {
         (provenance::DIFFICULTY.to_string(), main.difficulty),
         (provenance::DYNAMIC.to_string(), main.dynamic.to_string()),
         (provenance::SPLIT.to_string(), main.split),
-    ]))
+    ]);
+    if tasks.len() > 1 {
+        let names: Vec<&str> = tasks.iter().map(|t| t.name()).collect();
+        meta.insert(provenance::TASKS.to_string(), names.join(","));
+    }
+    Ok(meta)
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), RunError> {

@@ -136,9 +136,18 @@ impl Trainer {
 
     /// A finished run's model, frozen, to teach or feed another.
     fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Teacher, ModelError> {
-        let (t, _) =
+        let (t, meta) =
             Self::load(path, device).map_err(|e| ModelError::Build(format!("teacher: {e}")))?;
-        if t.shape != shape {
+        // A LAM pre-trained on several tasks (padded action and state
+        // sizes) teaches any task's data of its frame size: only its
+        // latents are read.
+        let cross_task = meta.contains_key(crate::run::provenance::TASKS);
+        let fits = if cross_task {
+            t.shape.image == shape.image
+        } else {
+            t.shape == shape
+        };
+        if !fits {
             return Err(ModelError::Build(format!(
                 "teacher {}: trained on data of {:?}, this data is {shape:?}",
                 path.display(),

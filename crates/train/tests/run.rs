@@ -30,9 +30,26 @@ fn dataset_under(
     action_size: usize,
     difficulty: &str,
 ) -> PathBuf {
+    dataset_of(
+        path,
+        trajectories,
+        action_size,
+        difficulty,
+        ("cheetah", "run"),
+    )
+}
+
+/// [`dataset_under`] of the task `domain-task`.
+fn dataset_of(
+    path: &Path,
+    trajectories: usize,
+    action_size: usize,
+    difficulty: &str,
+    (domain, task): (&str, &str),
+) -> PathBuf {
     let attrs = DatasetAttrs {
-        domain_name: "cheetah".into(),
-        task_name: "run".into(),
+        domain_name: domain.into(),
+        task_name: task.into(),
         difficulty: difficulty.into(),
         dynamic: false,
         img_hw: SIDE as i64,
@@ -112,6 +129,7 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     let dir = scratch("resume");
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 6, 2),
+        also: Vec::new(),
         labeled: Some(dataset(&dir.join("l.hdf5"), 2, 2)),
         eval: Some(dataset(&dir.join("e.hdf5"), 2, 2)),
         teacher: None,
@@ -179,6 +197,7 @@ fn a_labeled_file_from_other_distractions_is_refused() {
     let dir = scratch("mismatch");
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 4, 2),
+        also: Vec::new(),
         labeled: Some(dataset_under(&dir.join("l.hdf5"), 2, 2, "easy")),
         eval: None,
         teacher: None,
@@ -209,6 +228,7 @@ fn bad_data_is_refused_with_the_file_named() {
     // A labeled preset without labeled data.
     let no_labels = RunData {
         data: data_file.clone(),
+        also: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -244,6 +264,7 @@ fn bad_data_is_refused_with_the_file_named() {
     train(&run, Some(&bc), &no_labels, Device::Cpu, Some(1), |_| {}).unwrap();
     let swapped = RunData {
         data: other,
+        also: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -253,6 +274,7 @@ fn bad_data_is_refused_with_the_file_named() {
     // A missing file.
     let missing = RunData {
         data: dir.join("nope.hdf5"),
+        also: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -275,6 +297,7 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
     let dir = scratch("nan");
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 3, 2),
+        also: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -314,6 +337,7 @@ fn latent_bc_and_a_decoder_build_a_policy_on_a_frozen_lam() {
     let labeled = dataset(&dir.join("l.hdf5"), 2, 2);
     let plain = |data: &PathBuf, teacher: Option<PathBuf>| RunData {
         data: data.clone(),
+        also: Vec::new(),
         teacher,
         ..RunData::default()
     };
@@ -432,6 +456,7 @@ fn tensorboard_reads_the_metrics_of_a_resumed_run() {
     let dir = scratch("tensorboard");
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 4, 2),
+        also: Vec::new(),
         labeled: None,
         eval: Some(dataset(&dir.join("e.hdf5"), 2, 2)),
         teacher: None,
@@ -507,5 +532,138 @@ print(json.dumps({t: [[e.step, e.value] for e in acc.Scalars(t)] for t in acc.Ta
             );
         }
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Cross-embodiment pre-training: a LAM on two tasks' files at once (their
+/// action and state sizes differ), then teaching latent BC and probed on a
+/// third task's file; supervision across tasks and one task twice are
+/// refused.
+#[test]
+fn a_lam_trains_on_several_tasks_and_serves_another() {
+    let dir = scratch("cross");
+    let file = |name: &str, a: usize, task: (&str, &str)| {
+        dataset_of(&dir.join(name), 4, a, "vanilla", task)
+    };
+    let cheetah = file("cheetah.hdf5", 2, ("cheetah", "run"));
+    let walker = file("walker.hdf5", 3, ("walker", "run"));
+    let hopper = file("hopper.hdf5", 1, ("hopper", "hop"));
+    let both = RunData {
+        data: cheetah.clone(),
+        also: vec![walker.clone()],
+        labeled: None,
+        eval: Some(cheetah.clone()),
+        teacher: None,
+    };
+    let lam = RunDir::new(dir.join("lam"));
+    let s = train(
+        &lam,
+        Some(&tiny("lapo-mini", 4)),
+        &both,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(s.steps, 4);
+    assert!(s.final_loss.is_finite());
+    let (t, meta) = Trainer::load(&lam.checkpoint(), Device::Cpu).unwrap();
+    assert_eq!((t.shape.action_dim, t.shape.state_dim), (3, 2));
+    assert_eq!(meta["data.tasks"], "cheetah-run,walker-run");
+    // Resuming reads the files back from data.toml.
+    assert_eq!(lam.read_data().unwrap(), both);
+
+    // Latent BC on a third task, taught by the cross-task LAM.
+    let latent_bc = RunData {
+        data: hopper.clone(),
+        also: Vec::new(),
+        labeled: None,
+        eval: None,
+        teacher: Some(lam.checkpoint()),
+    };
+    let config = RunConfig::preset("latent-bc-mini")
+        .unwrap()
+        .with_overrides(&[
+            "train.steps=2".to_string(),
+            "train.batch_size=8".into(),
+            "train.warmup_steps=1".into(),
+        ])
+        .unwrap();
+    let actor = RunDir::new(dir.join("actor"));
+    train(&actor, Some(&config), &latent_bc, Device::Cpu, None, |_| {}).unwrap();
+    // A one-task LAM still refuses another task's sizes.
+    let single = RunDir::new(dir.join("single"));
+    let one = RunData {
+        also: Vec::new(),
+        eval: None,
+        ..both.clone()
+    };
+    train(
+        &single,
+        Some(&tiny("lapo-mini", 2)),
+        &one,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    let refused = RunData {
+        teacher: Some(single.checkpoint()),
+        ..latent_bc.clone()
+    };
+    let e = train(
+        &RunDir::new(dir.join("x")),
+        Some(&config),
+        &refused,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("teacher"), "{e}");
+
+    // Probed in closed form on the third task's file.
+    let spec = lam_train::probe::ProbeSpec {
+        run: lam.root.clone(),
+        data: hopper.clone(),
+        eval_data: Some(hopper.clone()),
+        samples: 32,
+        ridge: 1e-3,
+        seed: 0,
+        max_offset: None,
+        device: Device::Cpu,
+    };
+    let p = lam_train::probe::probe(&spec, &mut |_, _, _| {}).unwrap();
+    assert!(p.latent_action.unwrap().mse.is_finite());
+
+    // Supervision needs one task's actions; one file per task.
+    let supervised = RunData {
+        labeled: Some(cheetah.clone()),
+        ..both.clone()
+    };
+    let e = train(
+        &RunDir::new(dir.join("y")),
+        Some(&tiny("laom-labels-mini", 2)),
+        &supervised,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--also"), "{e}");
+    let twice = RunData {
+        also: vec![walker.clone(), walker.clone()],
+        ..both.clone()
+    };
+    let e = train(
+        &RunDir::new(dir.join("z")),
+        Some(&tiny("lapo-mini", 2)),
+        &twice,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("one file per task"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }

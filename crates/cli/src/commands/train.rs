@@ -24,6 +24,11 @@ pub struct TrainArgs {
     /// The training dataset (for idm / bc: the labeled file).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// More training files, of other tasks (repeatable): cross-embodiment
+    /// pre-training of LAPO / LAOM, every batch mixing all the files'
+    /// samples (states and actions zero-padded to the largest sizes).
+    #[arg(long)]
+    also: Vec<PathBuf>,
     /// Labeled subset for LAOM + supervision (`lam data sample-labeled`).
     #[arg(long)]
     labeled: Option<PathBuf>,
@@ -119,6 +124,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         &dir,
         args.resume,
         args.data.clone(),
+        args.also.clone(),
         args.labeled.clone(),
         args.eval_data.clone(),
         args.teacher.as_deref(),

@@ -59,6 +59,36 @@ pub struct ArmSpec {
     /// Policies and their evaluations too (false: LAMs and their probes only).
     #[serde(default = "yes")]
     pub downstream: bool,
+    /// What the LAMs are trained on: each task's own data (`in-task`), all
+    /// the experiment's tasks at once (`all-tasks`), or every task but the
+    /// one probed and decoded (`leave-one-out`).
+    #[serde(default)]
+    pub pretrain: Pretrain,
+}
+
+/// The data a LAM is pre-trained on, for the task it is then probed and
+/// decoded on (cross-embodiment pre-training).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pretrain {
+    /// The task's own data.
+    #[default]
+    InTask,
+    /// Every task of the experiment at once (mixed batches).
+    AllTasks,
+    /// Every task of the experiment but this one (mixed batches).
+    LeaveOneOut,
+}
+
+impl Pretrain {
+    /// Its name in experiment files and labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pretrain::InTask => "in-task",
+            Pretrain::AllTasks => "all-tasks",
+            Pretrain::LeaveOneOut => "leave-one-out",
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -184,6 +214,7 @@ pub(crate) struct Arm<'a> {
     pub budgets: &'a [usize],
     pub presets: &'a [String],
     pub downstream: bool,
+    pub pretrain: Pretrain,
 }
 
 impl Experiment {
@@ -211,6 +242,7 @@ impl Experiment {
                     budgets: &self.label_budgets,
                     presets: &self.data.presets,
                     downstream: true,
+                    pretrain: Pretrain::InTask,
                 },
             ));
         }
@@ -225,6 +257,7 @@ impl Experiment {
                     budgets: &a.label_budgets,
                     presets: a.presets.as_deref().unwrap_or(&self.data.presets),
                     downstream: a.downstream,
+                    pretrain: a.pretrain,
                 },
             ));
         }

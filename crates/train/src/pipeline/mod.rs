@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use lam_data::DataError;
 use serde::Serialize;
 
-pub use experiment::{ArmSpec, DataSettings, EvalSettings, Experiment, Normalizer, Sets};
+pub use experiment::{ArmSpec, DataSettings, EvalSettings, Experiment, Normalizer, Pretrain, Sets};
 pub use stage::{Playing, Role, Stage};
 
 use crate::progress::Reporter;
@@ -341,6 +341,7 @@ mod tests {
             preset: "lapo-mini".into(),
             sets: vec!["seed=0".into(), format!("train.steps={steps}")],
             data: "cache/data-0/data.hdf5".into(),
+            also: Vec::new(),
             labeled: None,
             eval_data: None,
             teacher: None,

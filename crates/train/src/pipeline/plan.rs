@@ -9,7 +9,7 @@ use lam_env::TaskId;
 use lam_models::config::{PresetSize, RunConfig, PRESETS};
 use sha2::{Digest, Sha256};
 
-use super::experiment::{Arm, Experiment, Normalizer};
+use super::experiment::{Arm, Experiment, Normalizer, Pretrain};
 use super::stage::{Playing, Role, Stage};
 use super::{Pipeline, Planned, RESULTS_FORMAT};
 
@@ -137,6 +137,24 @@ pub(super) fn plan(p: &mut Pipeline, x: &Experiment, only: &[String]) -> Result<
                 arm.methods, x.data.trajectories
             ));
         }
+        if arm.pretrain != Pretrain::InTask {
+            if x.tasks.len() < 2 {
+                return Err(format!(
+                    "pretrain = {:?} needs two tasks or more in `tasks`",
+                    arm.pretrain.name()
+                ));
+            }
+            if let Some(m) = arm
+                .methods
+                .iter()
+                .find(|m| !lam_presets.contains(&m.as_str()) || *m == "laom-labels")
+            {
+                return Err(format!(
+                    "methods: {m:?} in an arm with pretrain = {:?}: cross-task pre-training is for latent action models without supervision (LAPO, LAOM and their ladder)",
+                    arm.pretrain.name()
+                ));
+            }
+        }
         if arm.presets.is_empty() {
             return Err("data.presets must list at least one distraction preset".into());
         }
@@ -207,6 +225,8 @@ pub(super) fn plan(p: &mut Pipeline, x: &Experiment, only: &[String]) -> Result<
                 expert,
                 expert_sha256: digest,
                 suffix,
+                experts: &experts,
+                pretrain: arm.pretrain,
             };
             t.arm(arm, &lam_presets);
         }
@@ -222,6 +242,10 @@ struct TaskPlan<'a> {
     expert: &'a Path,
     expert_sha256: &'a str,
     suffix: &'a str,
+    /// Every task's expert and its digest.
+    experts: &'a [(TaskId, PathBuf, String)],
+    /// What this arm's LAMs are trained on.
+    pretrain: Pretrain,
 }
 
 /// A held-out file: its background split, stage key and path.
@@ -359,6 +383,7 @@ impl TaskPlan<'_> {
                 preset,
                 sets,
                 data: data.to_path_buf(),
+                also: Vec::new(),
                 labeled: labeled.map(Path::to_path_buf),
                 eval_data,
                 teacher,
@@ -384,13 +409,22 @@ impl TaskPlan<'_> {
             all.push(like_key);
             let mut l = label(self.task, &f.preset, method, budget.clone(), seed);
             l.insert("split".into(), split.clone());
+            let lam_policy = matches!(player, Playing::Policy(_))
+                && !matches!(method, "bc" | "bc-all-labels" | "idm");
+            if lam_policy && self.pretrain != Pretrain::InTask {
+                l.insert("pretrain".into(), self.pretrain.name().into());
+            }
             let budget_words = match budget.as_str() {
                 "-" => String::new(),
                 "all" => " · all labels".into(),
                 b => format!(" · {b} labels"),
             };
+            let pretrained = match l.get("pretrain") {
+                Some(p) => format!(" ({p})"),
+                None => String::new(),
+            };
             let title = format!(
-                "eval {method} · {}{budget_words} · {split} backgrounds · seed {seed}",
+                "eval {method}{pretrained} · {}{budget_words} · {split} backgrounds · seed {seed}",
                 self.setting(&f.preset)
             );
             self.p.add(
@@ -419,9 +453,15 @@ impl TaskPlan<'_> {
         for h in &f.probe_files {
             let label = lam_label.clone().map(|mut l| {
                 l.insert("split".into(), h.split.clone());
+                // A cross-task LAM is probed on this task's files.
+                l.insert("task".into(), self.task.name().into());
                 l
             });
-            let title = format!("probe {lam_title} · {} backgrounds", h.split);
+            let on = match self.pretrain {
+                Pretrain::InTask => String::new(),
+                _ => format!(" · on {}", self.task.name()),
+            };
+            let title = format!("probe {lam_title}{on} · {} backgrounds", h.split);
             self.p.add(
                 Stage::Probe {
                     run: run.clone(),
@@ -444,34 +484,102 @@ impl TaskPlan<'_> {
         seed: u64,
         labeled: Option<(&str, &Path, usize)>,
     ) -> String {
-        let mut deps = vec![f.data_key.as_str(), f.val_key.as_str()];
-        if let Some((k, _, _)) = labeled {
-            deps.push(k);
-        }
         let budget = labeled.map(|(_, _, b)| b);
-        let words = budget.map(|b| labels_words(Some(b))).unwrap_or_default();
-        let key = self.train(
-            f,
-            Role::Lam,
-            method,
-            seed,
-            &f.data,
-            labeled.map(|(_, file, _)| file),
-            None,
+        let key = match self.pretrain {
+            Pretrain::InTask => {
+                let mut deps = vec![f.data_key.as_str(), f.val_key.as_str()];
+                if let Some((k, _, _)) = labeled {
+                    deps.push(k);
+                }
+                let words = budget.map(|b| labels_words(Some(b))).unwrap_or_default();
+                let key = self.train(
+                    f,
+                    Role::Lam,
+                    method,
+                    seed,
+                    &f.data,
+                    labeled.map(|(_, file, _)| file),
+                    None,
+                    &deps,
+                    &words,
+                );
+                let i = self.p.index[&key];
+                let l = label(self.task, &f.preset, method, budget_label(budget), seed);
+                self.p.stages[i].label = Some(l);
+                key
+            }
+            pretrain => self.cross_task_lam(f, method, seed, pretrain),
+        };
+        self.probe(f, &key);
+        key
+    }
+
+    /// A LAM of `method` on several tasks' data at once: all the
+    /// experiment's tasks, or all but this one; labelled with the tasks it
+    /// trained on and how they were chosen.
+    fn cross_task_lam(&mut self, f: &Files, method: &str, seed: u64, pretrain: Pretrain) -> String {
+        let mut trained: Vec<(TaskId, Files)> = Vec::new();
+        for (task, expert, digest) in self.experts {
+            if pretrain == Pretrain::LeaveOneOut && *task == self.task {
+                continue;
+            }
+            let mut other = TaskPlan {
+                p: &mut *self.p,
+                x: self.x,
+                task: *task,
+                expert,
+                expert_sha256: digest,
+                suffix: self.suffix,
+                experts: self.experts,
+                pretrain,
+            };
+            let files = other.files(&f.preset);
+            trained.push((*task, files));
+        }
+        let (first, rest) = trained.split_first().expect("two tasks or more");
+        let names: Vec<&str> = trained.iter().map(|(t, _)| t.name()).collect();
+        let tasks = names.join("+");
+        let s = &self.x.sets;
+        let mut sets = vec![format!("seed={seed}")];
+        sets.extend(s.lam.iter().cloned());
+        let preset = format!("{method}{}", self.suffix);
+        let mut deps: Vec<&str> = vec![&first.1.val_key];
+        deps.extend(trained.iter().map(|(_, f)| f.data_key.as_str()));
+        let title = format!(
+            "train {preset} · {tasks}/{} ({}) · seed {seed}",
+            f.preset,
+            pretrain.name()
+        );
+        let key = self.p.add(
+            Stage::Train {
+                role: Role::Lam,
+                preset,
+                sets,
+                data: first.1.data.clone(),
+                also: rest.iter().map(|(_, f)| f.data.clone()).collect(),
+                labeled: None,
+                eval_data: Some(first.1.val.clone()),
+                teacher: None,
+            },
             &deps,
-            &words,
+            None,
+            title,
         );
         let i = self.p.index[&key];
-        let l = label(self.task, &f.preset, method, budget_label(budget), seed);
+        let mut l = label(self.task, &f.preset, method, budget_label(None), seed);
+        l.insert("task".into(), tasks);
+        l.insert("pretrain".into(), pretrain.name().into());
         self.p.stages[i].label = Some(l);
-        self.probe(f, &key);
         key
     }
 
     /// A latent BC actor on the latent actions of the LAM stage `lam`.
     fn latent_bc(&mut self, f: &Files, seed: u64, lam: &str, method: &str) -> String {
         let data = f.data.clone();
-        let of = format!("on {method}'s latents");
+        let of = match self.pretrain {
+            Pretrain::InTask => format!("on {method}'s latents"),
+            p => format!("on {method}'s latents ({})", p.name()),
+        };
         self.train(
             f,
             Role::LatentBc,
@@ -628,7 +736,10 @@ impl TaskPlan<'_> {
                                         self.latent_bc(&f, seed, &lam, m)
                                     }
                                 };
-                                let of = format!("{m} · {words}");
+                                let of = match self.pretrain {
+                                    Pretrain::InTask => format!("{m} · {words}"),
+                                    p => format!("{m} ({}) · {words}", p.name()),
+                                };
                                 self.train(
                                     &f,
                                     Role::Decoder,

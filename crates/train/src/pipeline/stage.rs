@@ -117,6 +117,10 @@ pub enum Stage {
         sets: Vec<String>,
         /// Training file.
         data: PathBuf,
+        /// More training files, of other tasks (cross-embodiment
+        /// pre-training; absent from the key when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also: Vec<PathBuf>,
         /// Labeled subset (LAOM + supervision).
         labeled: Option<PathBuf>,
         /// Held-out file for evaluations during training.
@@ -240,12 +244,16 @@ impl Stage {
                 preset,
                 sets,
                 data,
+                also,
                 labeled,
                 eval_data,
                 teacher,
                 ..
             } => {
                 push(&["train", "--preset", preset, "--data", &p(data)]);
+                for file in also {
+                    push(&["--also", &p(file)]);
+                }
                 for (flag, file) in [
                     ("--labeled", labeled),
                     ("--eval-data", eval_data),
@@ -363,6 +371,7 @@ impl Stage {
                 preset,
                 sets,
                 data,
+                also,
                 labeled,
                 eval_data,
                 teacher,
@@ -382,6 +391,7 @@ impl Stage {
                     &run,
                     resume,
                     Some(data.clone()),
+                    also.clone(),
                     labeled.clone(),
                     eval_data.clone(),
                     teacher.as_deref(),

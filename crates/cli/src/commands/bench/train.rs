@@ -202,6 +202,7 @@ fn e2e_rate(
     }
     let run_data = RunData {
         data: data.train.clone(),
+        also: Vec::new(),
         labeled: c.needs_labels().then(|| data.labeled.clone()),
         eval: Some(data.eval.clone()),
         teacher: None,

@@ -354,3 +354,120 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Cross-embodiment: a leave-one-out arm pre-trains each task's LAM on the
+/// other task's data, then probes it and decodes a policy on the task
+/// left out; an all-tasks LAM is one stage shared by both tasks.
+#[test]
+fn leave_one_out_pretrains_on_the_other_tasks() {
+    let dir = std::env::temp_dir().join(format!("lam-pipeline-loo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!(
+        r#"cache = "{cache}"
+tasks = ["cheetah-run", "walker-run"]
+seeds = [0]
+
+[data]
+presets = ["vanilla"]
+trajectories = 3
+eval_trajectories = 2
+probe_splits = ["val"]
+episode_length = 30
+img = 32
+experts = "{experts}"
+
+[eval]
+episodes = 1
+episode_length = 10
+normalizer = "published"
+yardsticks = false
+
+[sets]
+lam = {STEPS}
+latent_bc = {STEPS}
+decoder = {STEPS}
+
+[[arms]]
+name = "loo"
+methods = ["lapo"]
+label_budgets = [2]
+pretrain = "leave-one-out"
+
+[[arms]]
+name = "all"
+methods = ["lapo"]
+pretrain = "all-tasks"
+downstream = false
+"#,
+        cache = dir.join("cache").display(),
+        experts = shared().join("reference/experts").display(),
+    );
+    let config = dir.join("loo.toml");
+    std::fs::write(&config, &text).unwrap();
+    let c = config.to_str().unwrap();
+    let (ok, out) = lam(&["pipeline", "--config", c]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("train lapo-mini · walker-run/vanilla (leave-one-out) · seed 0"),
+        "{out}"
+    );
+    let (_, _, v) = record(&dir);
+    let labels = v["labels"].as_object().unwrap();
+    let lams: Vec<(&String, &serde_json::Value)> = labels
+        .iter()
+        .filter(|(k, _)| k.starts_with("lam-"))
+        .collect();
+    // Two leave-one-out LAMs (one per task left out) and one all-tasks LAM.
+    assert_eq!(lams.len(), 3, "{lams:?}");
+    for (key, l) in &lams {
+        let data = std::fs::read_to_string(dir.join("cache").join(key).join("data.toml")).unwrap();
+        let files = data.matches("data.hdf5").count();
+        match l["pretrain"].as_str().unwrap() {
+            "leave-one-out" => assert_eq!(files, 2, "training file and held-out file: {data}"),
+            "all-tasks" => {
+                assert_eq!(l["task"], "cheetah-run+walker-run");
+                assert_eq!(files, 3, "two training files and a held-out file: {data}");
+            }
+            other => panic!("{other}"),
+        }
+    }
+    // Each task's policy comes from the LAM trained on the other task.
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{results:?}");
+    for r in results {
+        assert_eq!(r["pretrain"], "leave-one-out", "{r}");
+        assert!(r["mean_return"].as_f64().unwrap().is_finite());
+        let lam = lams
+            .iter()
+            .find(|(_, l)| l["pretrain"] == "leave-one-out" && l["task"] != r["task"])
+            .unwrap();
+        assert_ne!(lam.1["task"], r["task"]);
+    }
+    // Probes of every LAM on each task's own held-out file: 2 + 2.
+    let probes: Vec<&serde_json::Value> = labels
+        .iter()
+        .filter(|(k, _)| k.starts_with("probe-"))
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(probes.len(), 4, "{probes:?}");
+    for task in ["cheetah-run", "walker-run"] {
+        assert_eq!(probes.iter().filter(|p| p["task"] == task).count(), 2);
+    }
+    // Supervision across tasks is refused before any work.
+    std::fs::write(
+        &config,
+        text.replace(
+            "methods = [\"lapo\"]\nlabel_budgets",
+            "methods = [\"laom-labels\"]\nlabel_budgets",
+        ),
+    )
+    .unwrap();
+    let (ok, out) = lam(&["pipeline", "--config", c]);
+    assert!(
+        !ok && out
+            .contains("cross-task pre-training is for latent action models without supervision"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -109,17 +109,20 @@ pub fn probe(
         return invalid("max offset", "0".into(), "at least 1");
     }
     let dir = RunDir::new(&spec.run);
-    let (trainer, meta) =
+    let (trainer, _) =
         Trainer::load(&dir.checkpoint(), spec.device).map_err(|source| TrainError::NoModel {
             path: spec.run.clone(),
             source,
         })?;
     let eval_file = spec.eval_data.clone().unwrap_or_else(|| spec.data.clone());
     let k = spec.max_offset.unwrap_or(trainer.config.train.max_offset);
-    let cross_task = meta.contains_key(crate::run::provenance::TASKS);
+    // Latents and embeddings are probed on any task's file of the model's
+    // frame size (a LAM pre-trained on other tasks); a model that predicts
+    // actions itself needs its own task's sizes.
+    let any_task = trainer.config.method.is_latent() && !trainer.config.needs_labels();
     let fit = features(
         &trainer,
-        cross_task,
+        any_task,
         &spec.data,
         spec.samples,
         spec.seed,
@@ -128,7 +131,7 @@ pub fn probe(
     )?;
     let held = features(
         &trainer,
-        cross_task,
+        any_task,
         &eval_file,
         spec.samples,
         spec.seed ^ 0xE7A1,
@@ -176,11 +179,11 @@ struct Features {
     predicted: Option<Tensor>,
 }
 
-/// (`cross_task`: the model was trained on several tasks' files, padded;
-/// any task's sizes are fine.)
+/// (`any_task`: the model's latents and embeddings are probed, whatever
+/// the file's action and state sizes.)
 fn features(
     t: &Trainer,
-    cross_task: bool,
+    any_task: bool,
     file: &Path,
     samples: usize,
     seed: u64,
@@ -200,9 +203,8 @@ fn features(
         what,
     };
     let (s, a) = loader.sizes();
-    // A LAM pre-trained on several tasks is probed on any one task's file
-    // (the probes are fitted here, onto this file's actions and states).
-    if !cross_task && (a as i64, s as i64) != (t.shape.action_dim, t.shape.state_dim) {
+    // The probes are fitted here, onto this file's actions and states.
+    if !any_task && (a as i64, s as i64) != (t.shape.action_dim, t.shape.state_dim) {
         return Err(does_not_fit(format!(
             "actions of {a} and states of {s} values, but the model was trained on {} and {}",
             t.shape.action_dim, t.shape.state_dim

@@ -136,13 +136,12 @@ impl Trainer {
 
     /// A finished run's model, frozen, to teach or feed another.
     fn load_teacher(path: &Path, shape: DataShape, device: Device) -> Result<Teacher, ModelError> {
-        let (t, meta) =
+        let (t, _) =
             Self::load(path, device).map_err(|e| ModelError::Build(format!("teacher: {e}")))?;
-        // A LAM pre-trained on several tasks (padded action and state
-        // sizes) teaches any task's data of its frame size: only its
-        // latents are read.
-        let cross_task = meta.contains_key(crate::run::provenance::TASKS);
-        let fits = if cross_task {
+        // A latent action model teaches any task's data of its frame size
+        // (pre-trained on other tasks, or several at once with padded
+        // sizes): only its latents are read.
+        let fits = if t.config.method.is_latent() {
             t.shape.image == shape.image
         } else {
             t.shape == shape

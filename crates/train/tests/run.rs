@@ -591,29 +591,23 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
         .unwrap();
     let actor = RunDir::new(dir.join("actor"));
     train(&actor, Some(&config), &latent_bc, Device::Cpu, None, |_| {}).unwrap();
-    // A one-task LAM still refuses another task's sizes.
-    let single = RunDir::new(dir.join("single"));
-    let one = RunData {
-        also: Vec::new(),
-        eval: None,
-        ..both.clone()
-    };
-    train(
-        &single,
-        Some(&tiny("lapo-mini", 2)),
-        &one,
-        Device::Cpu,
-        None,
-        |_| {},
-    )
-    .unwrap();
+    // A decoder's teacher (a latent BC actor) must match its data.
+    let decoder = RunConfig::preset("decoder-mini")
+        .unwrap()
+        .with_overrides(&[
+            "train.steps=2".to_string(),
+            "train.batch_size=8".into(),
+            "train.warmup_steps=1".into(),
+        ])
+        .unwrap();
     let refused = RunData {
-        teacher: Some(single.checkpoint()),
+        teacher: Some(actor.checkpoint()),
+        data: cheetah.clone(),
         ..latent_bc.clone()
     };
     let e = train(
         &RunDir::new(dir.join("x")),
-        Some(&config),
+        Some(&decoder),
         &refused,
         Device::Cpu,
         None,

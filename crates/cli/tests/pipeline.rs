@@ -259,6 +259,9 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
         "held-out probe MSE (closed-form fit)",
         "÷ random",
         "(n=1)",
+        "## Unseen distractors",
+        "| probe MSE, unseen backgrounds |",
+        "| return, unseen backgrounds |",
     ] {
         assert!(md.contains(method), "report.md lacks {method:?}:\n{md}");
     }
@@ -454,6 +457,11 @@ downstream = false
     for task in ["cheetah-run", "walker-run"] {
         assert_eq!(probes.iter().filter(|p| p["task"] == task).count(), 2);
     }
+    // The report shows each task's leave-one-out LAM and policy.
+    let md = std::fs::read_to_string(dir.join("cache/report/report.md")).unwrap();
+    assert!(md.contains("## Cross-embodiment pre-training"), "{md}");
+    assert!(md.contains("| probe MSE, leave-one-out |"), "{md}");
+    assert!(md.contains("| return, leave-one-out |"), "{md}");
     // Supervision across tasks is refused before any work.
     std::fs::write(
         &config,

@@ -9,6 +9,7 @@
 
 pub mod plots;
 mod sections;
+mod transfer;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -126,6 +127,21 @@ struct Eval {
     result: EvalResult,
 }
 
+/// One probe of a LAM, on one task's held-out file.
+struct ProbeRow {
+    /// Task probed on (for a cross-task LAM: the task left out, or one of
+    /// those trained on), and distraction preset.
+    setting: String,
+    /// Method, with the label budget of LAOM + supervision.
+    name: String,
+    /// `train` or `val` backgrounds of the held-out file.
+    split: String,
+    /// `in-task`, `all-tasks` or `leave-one-out`.
+    pretrain: String,
+    /// Held-out latent → action MSE.
+    mse: f64,
+}
+
 /// One LAM of the cache with its probe and training run.
 struct Lam {
     setting: String,
@@ -142,8 +158,16 @@ struct Lam {
 /// Everything a report shows, read from one cache folder.
 struct Cache {
     folder: PathBuf,
+    /// Evaluations on the data's own backgrounds of in-task policies and
+    /// yardsticks.
     evals: Vec<Eval>,
+    /// In-task LAMs, with their probes on unseen backgrounds.
     lams: Vec<Lam>,
+    /// Every evaluation with its split and pre-training: (split,
+    /// pretrain, evaluation).
+    all_evals: Vec<(String, String, Eval)>,
+    /// Every probe.
+    probes: Vec<ProbeRow>,
 }
 
 impl Cache {
@@ -162,43 +186,77 @@ impl Cache {
             "all" => field(l, "method"),
             b => format!("{} ({b} labels)", field(l, "method")),
         };
-        let mut evals = Vec::new();
-        // Evaluations on the data's own backgrounds (older caches name no split).
-        let split_is = |l: &BTreeMap<String, String>, s: &str| {
-            l.get("split")
-                .map_or(s == "train" || s == "val", |x| x == s)
+        let split_of = |l: &BTreeMap<String, String>| match field(l, "split").as_str() {
+            "" => "val".to_string(),
+            s => s.to_string(),
         };
-        for (key, l) in record
-            .labels
-            .iter()
-            .filter(|(k, l)| k.starts_with("eval-") && split_is(l, "train"))
-        {
-            evals.push(Eval {
+        let pretrain_of = |l: &BTreeMap<String, String>| match field(l, "pretrain").as_str() {
+            "" => "in-task".to_string(),
+            p => p.to_string(),
+        };
+        // Evaluations: those on the data's own backgrounds of in-task
+        // policies for the score sections (older caches name no split:
+        // their evaluations are on the data's backgrounds), every one for
+        // the side-by-side sections.
+        let (mut evals, mut all_evals) = (Vec::new(), Vec::new());
+        for (key, l) in record.labels.iter().filter(|(k, _)| k.starts_with("eval-")) {
+            let split = match field(l, "split").as_str() {
+                "" => "train".to_string(),
+                s => s.to_string(),
+            };
+            let e = Eval {
                 setting: setting(l),
                 method: field(l, "method"),
                 labels: field(l, "labels"),
                 result: read(&folder.join(key).join("eval.json"))?,
-            });
+            };
+            let pretrain = pretrain_of(l);
+            if split == "train" && pretrain == "in-task" {
+                evals.push(Eval {
+                    setting: e.setting.clone(),
+                    method: e.method.clone(),
+                    labels: e.labels.clone(),
+                    result: e.result.clone(),
+                });
+            }
+            all_evals.push((split, pretrain, e));
         }
-        // Probes by the LAM they probe (same labels).
-        let mut probes: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+        // Probes by the LAM they probe (same labels), on unseen (val)
+        // backgrounds (older caches name no split: theirs are on val).
+        let mut by_lam: BTreeMap<Vec<String>, f64> = BTreeMap::new();
+        let mut probes = Vec::new();
         for (key, l) in record
             .labels
             .iter()
-            .filter(|(k, l)| k.starts_with("probe-") && split_is(l, "val"))
+            .filter(|(k, _)| k.starts_with("probe-"))
         {
-            let mut l = l.clone();
-            l.remove("split");
             // A probe stage not (yet) run is left out.
             let Ok(p) = read::<ProbeResult>(&folder.join(key).join("probe.json")) else {
                 continue;
             };
-            if let Some(s) = p.latent_action {
-                probes.insert(l.values().cloned().collect(), s.mse);
+            let Some(score) = p.latent_action else {
+                continue;
+            };
+            let split = split_of(l);
+            probes.push(ProbeRow {
+                setting: setting(l),
+                name: lam_name(l),
+                split: split.clone(),
+                pretrain: pretrain_of(l),
+                mse: score.mse,
+            });
+            if split == "val" {
+                let mut l = l.clone();
+                l.remove("split");
+                by_lam.insert(l.values().cloned().collect(), score.mse);
             }
         }
         let mut lams = Vec::new();
-        for (key, l) in record.labels.iter().filter(|(k, _)| k.starts_with("lam-")) {
+        for (key, l) in record
+            .labels
+            .iter()
+            .filter(|(k, l)| k.starts_with("lam-") && pretrain_of(l) == "in-task")
+        {
             let dir = folder.join(key);
             let curve = std::fs::read_to_string(dir.join("metrics.jsonl"))
                 .unwrap_or_default()
@@ -210,14 +268,14 @@ impl Cache {
                 setting: setting(l),
                 name: lam_name(l),
                 seed: field(l, "seed"),
-                probe: probes
+                probe: by_lam
                     .get(&l.values().cloned().collect::<Vec<_>>())
                     .copied(),
                 summary: read(&dir.join("summary.json")).ok(),
                 curve,
             });
         }
-        if evals.is_empty() && lams.is_empty() {
+        if all_evals.is_empty() && probes.is_empty() && lams.is_empty() {
             return Err(ReportError::Empty {
                 folder: folder.to_path_buf(),
             });
@@ -226,6 +284,8 @@ impl Cache {
             folder: folder.to_path_buf(),
             evals,
             lams,
+            all_evals,
+            probes,
         })
     }
 }
@@ -244,7 +304,8 @@ impl Doc<'_> {
     }
 
     fn text(&mut self, line: &str) {
-        let _ = writeln!(self.md, "{line}");
+        // A blank line after: a table right after a paragraph is a table.
+        let _ = writeln!(self.md, "{line}\n");
         let _ = writeln!(self.html, "<p>{line}</p>");
     }
 
@@ -317,6 +378,8 @@ pub fn write(folder: &Path, out: &Path) -> Result<Written, ReportError> {
         sections::scores(&cache, &mut doc)?;
     }
     sections::probes(&cache, &mut doc)?;
+    transfer::unseen(&cache, &mut doc);
+    transfer::pretraining(&cache, &mut doc);
     sections::curves(&cache, &mut doc)?;
     let save = |name: &str, text: &str| {
         let path = out.join(name);

@@ -1,0 +1,201 @@
+//! The report's side-by-side sections: the same LAMs and policies on the
+//! training backgrounds and on unseen (val-split) ones, and LAMs
+//! pre-trained on the task itself beside those pre-trained on all tasks or
+//! on the other tasks only (cross-embodiment).
+
+use std::collections::BTreeMap;
+
+use super::{Cache, Doc, Stat};
+
+/// `a ± s (n=N)`, or `-` when there is nothing.
+fn cell(v: Option<&Vec<f64>>, digits: usize) -> String {
+    match v {
+        Some(v) if !v.is_empty() => Stat::of(v).show(digits),
+        _ => "-".into(),
+    }
+}
+
+/// The ratio of two means, or `-`.
+fn ratio(num: Option<&Vec<f64>>, den: Option<&Vec<f64>>) -> String {
+    match (num, den) {
+        (Some(n), Some(d)) if !n.is_empty() && !d.is_empty() => {
+            let (n, d) = (Stat::of(n).mean, Stat::of(d).mean);
+            if d.abs() > 0.0 {
+                format!("{:.2}", n / d)
+            } else {
+                "-".into()
+            }
+        }
+        _ => "-".into(),
+    }
+}
+
+/// Values grouped by a row key and a column.
+type Grid = BTreeMap<Vec<String>, BTreeMap<String, Vec<f64>>>;
+
+/// Probes and returns on training backgrounds beside unseen ones.
+pub(super) fn unseen(cache: &Cache, doc: &mut Doc) {
+    let mut probes: Grid = BTreeMap::new();
+    for p in cache.probes.iter().filter(|p| p.pretrain == "in-task") {
+        probes
+            .entry(vec![p.setting.clone(), p.name.clone()])
+            .or_default()
+            .entry(p.split.clone())
+            .or_default()
+            .push(p.mse);
+    }
+    let mut returns: Grid = BTreeMap::new();
+    for (split, pretrain, e) in &cache.all_evals {
+        if pretrain != "in-task" {
+            continue;
+        }
+        returns
+            .entry(vec![e.setting.clone(), e.method.clone(), e.labels.clone()])
+            .or_default()
+            .entry(split.clone())
+            .or_default()
+            .push(e.result.mean_return);
+    }
+    let both = |g: &Grid| {
+        g.values()
+            .any(|c| c.contains_key("train") && c.contains_key("val"))
+    };
+    if !both(&probes) && !both(&returns) {
+        return;
+    }
+    doc.section("Unseen distractors: training backgrounds beside held-out videos");
+    doc.text(
+        "The paper's held-out distractors are background videos never seen in training (the val split of the Distracting Control Suite's videos, Nikulin et al. 2025, §4). Each row shows the same LAMs or policies on held-out trajectories with the training split's backgrounds and with the val split's; a ratio far from 1 means what was learned does not carry over to new backgrounds.",
+    );
+    if both(&probes) {
+        let rows: Vec<Vec<String>> = probes
+            .iter()
+            .filter(|(_, c)| c.contains_key("train") && c.contains_key("val"))
+            .map(|(k, c)| {
+                vec![
+                    k[0].clone(),
+                    k[1].clone(),
+                    cell(c.get("train"), 4),
+                    cell(c.get("val"), 4),
+                    ratio(c.get("val"), c.get("train")),
+                ]
+            })
+            .collect();
+        doc.table(
+            &[
+                "setting",
+                "LAM",
+                "probe MSE, training backgrounds",
+                "probe MSE, unseen backgrounds",
+                "unseen ÷ training",
+            ],
+            &rows,
+        );
+    }
+    if both(&returns) {
+        let rows: Vec<Vec<String>> = returns
+            .iter()
+            .filter(|(_, c)| c.contains_key("train") && c.contains_key("val"))
+            .map(|(k, c)| {
+                vec![
+                    k[0].clone(),
+                    k[1].clone(),
+                    k[2].clone(),
+                    cell(c.get("train"), 1),
+                    cell(c.get("val"), 1),
+                    ratio(c.get("val"), c.get("train")),
+                ]
+            })
+            .collect();
+        doc.table(
+            &[
+                "setting",
+                "method",
+                "labels",
+                "return, training backgrounds",
+                "return, unseen backgrounds",
+                "unseen ÷ training",
+            ],
+            &rows,
+        );
+    }
+}
+
+/// The pre-training modes, in the order shown.
+const MODES: [&str; 3] = ["in-task", "all-tasks", "leave-one-out"];
+
+/// In-task LAMs beside LAMs pre-trained on all tasks or on the others.
+pub(super) fn pretraining(cache: &Cache, doc: &mut Doc) {
+    let crossed = cache.probes.iter().any(|p| p.pretrain != "in-task")
+        || cache.all_evals.iter().any(|(_, p, _)| p != "in-task");
+    if !crossed {
+        return;
+    }
+    // Probes on unseen backgrounds where there are any, else on training ones.
+    let split = if cache.probes.iter().any(|p| p.split == "val") {
+        "val"
+    } else {
+        "train"
+    };
+    let mut probes: Grid = BTreeMap::new();
+    for p in cache.probes.iter().filter(|p| p.split == split) {
+        probes
+            .entry(vec![p.setting.clone(), p.name.clone()])
+            .or_default()
+            .entry(p.pretrain.clone())
+            .or_default()
+            .push(p.mse);
+    }
+    let mut returns: Grid = BTreeMap::new();
+    for (s, pretrain, e) in &cache.all_evals {
+        if s != "train" {
+            continue;
+        }
+        returns
+            .entry(vec![e.setting.clone(), e.method.clone(), e.labels.clone()])
+            .or_default()
+            .entry(pretrain.clone())
+            .or_default()
+            .push(e.result.mean_return);
+    }
+    let crossed_row = |c: &BTreeMap<String, Vec<f64>>| c.keys().any(|m| m != "in-task");
+    doc.section("Cross-embodiment pre-training");
+    doc.text(&format!(
+        "LAMs pre-trained on the task itself (in-task), on every task of the experiment at once (all-tasks) or on every task but the one they are probed and decoded on (leave-one-out), with mixed batches of the tasks' frames. Probe MSE on the task's held-out file ({} backgrounds); returns of policies decoded from each LAM on the task's own labels. `-`: not in this experiment.",
+        if split == "val" { "unseen" } else { "training" }
+    ));
+    let mut header = vec!["task/preset".to_string(), "LAM".to_string()];
+    header.extend(MODES.iter().map(|m| format!("probe MSE, {m}")));
+    let rows: Vec<Vec<String>> = probes
+        .iter()
+        .filter(|(_, c)| crossed_row(c))
+        .map(|(k, c)| {
+            let mut row = k.clone();
+            row.extend(MODES.iter().map(|m| cell(c.get(*m), 4)));
+            row
+        })
+        .collect();
+    if !rows.is_empty() {
+        let h: Vec<&str> = header.iter().map(String::as_str).collect();
+        doc.table(&h, &rows);
+    }
+    let mut header = vec![
+        "task/preset".to_string(),
+        "method".to_string(),
+        "labels".to_string(),
+    ];
+    header.extend(MODES.iter().map(|m| format!("return, {m}")));
+    let rows: Vec<Vec<String>> = returns
+        .iter()
+        .filter(|(_, c)| crossed_row(c))
+        .map(|(k, c)| {
+            let mut row = k.clone();
+            row.extend(MODES.iter().map(|m| cell(c.get(*m), 1)));
+            row
+        })
+        .collect();
+    if !rows.is_empty() {
+        let h: Vec<&str> = header.iter().map(String::as_str).collect();
+        doc.table(&h, &rows);
+    }
+}

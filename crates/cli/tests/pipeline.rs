@@ -6,47 +6,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{lam, shared};
-
-const STEPS: &str = r#"["train.steps=4", "train.warmup_steps=1", "train.batch_size=8", "train.labeled_batch_size=4", "train.eval_every=2", "train.eval_batches=1"]"#;
+use common::{lam, shared, tiny_experiment, TINY_STEPS};
 
 fn experiment(dir: &Path, decoder_steps: usize) -> PathBuf {
-    let text = format!(
-        r#"cache = "{cache}"
-tasks = ["cheetah-run"]
-methods = ["laom-labels", "laom", "idm", "bc"]
-label_budgets = [2]
-seeds = [0]
-
-[data]
-presets = ["easy"]
-trajectories = 3
-eval_trajectories = 2
-episode_length = 30
-img = 32
-experts = "{experts}"
-
-[eval]
-episodes = 2
-episode_length = 20
-splits = ["train", "val"]
-
-[sets]
-lam = {STEPS}
-latent_bc = {STEPS}
-decoder = ["train.steps={decoder_steps}", "train.warmup_steps=1", "train.batch_size=8"]
-bc = {STEPS}
-idm = {STEPS}
-
-[[arms]]
-name = "probes"
-methods = ["lapo"]
-presets = ["vanilla"]
-downstream = false
-"#,
-        cache = dir.join("cache").display(),
-        experts = shared().join("reference/experts").display(),
-    );
+    let text = tiny_experiment(&dir.join("cache").display().to_string(), decoder_steps);
     let path = dir.join("experiment.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -387,9 +350,9 @@ normalizer = "published"
 yardsticks = false
 
 [sets]
-lam = {STEPS}
-latent_bc = {STEPS}
-decoder = {STEPS}
+lam = {TINY_STEPS}
+latent_bc = {TINY_STEPS}
+decoder = {TINY_STEPS}
 
 [[arms]]
 name = "loo"

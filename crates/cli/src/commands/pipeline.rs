@@ -1,12 +1,13 @@
 //! `lam pipeline`: methods × tasks × label budgets × seeds from one TOML
 //! experiment ([`lam_train::pipeline`]): typed stages cached by key and run
-//! in this process; `--emit-jobs` / `--job KEY` for external schedulers.
+//! in this process; `--emit-jobs` / `--job KEY` for external schedulers,
+//! `--emit slurm DIR` for Slurm.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use lam_train::pipeline::{Experiment, Pipeline, EXAMPLE, RESULTS_FORMAT};
+use lam_train::pipeline::{slurm, Experiment, Pipeline, EXAMPLE, RESULTS_FORMAT};
 
 use crate::progress::{println, Bars};
 
@@ -16,9 +17,19 @@ pub struct PipelineArgs {
     /// The experiment (TOML; `lam pipeline --example` prints one).
     #[arg(long, required_unless_present = "example")]
     config: Option<PathBuf>,
-    /// Print one command per stage, in an order that respects dependencies, and exit.
+    /// Print one command per stage, in an order that respects dependencies, and exit
+    /// (the same as `--emit jobs`).
     #[arg(long)]
     emit_jobs: bool,
+    /// Write the stages for a scheduler and exit: `jobs` prints one command per stage
+    /// (as `--emit-jobs`); `slurm DIR` writes one sbatch script per stage into DIR,
+    /// chained by their dependencies, with the resources of the experiment's
+    /// `[slurm]` table, and DIR/submit.sh, which submits the stages not done.
+    #[arg(long, num_args = 1..=2, value_names = ["FORMAT", "DIR"])]
+    emit: Vec<String>,
+    /// The lam binary the Slurm jobs run (default: this one).
+    #[arg(long, requires = "emit")]
+    lam: Option<PathBuf>,
     /// Run only this stage (its inputs must be done): for schedulers.
     #[arg(long)]
     job: Option<String>,
@@ -48,7 +59,7 @@ fn build_id() -> String {
 }
 
 /// Runs `lam pipeline`.
-pub fn run(args: PipelineArgs) -> Result<()> {
+pub fn run(mut args: PipelineArgs) -> Result<()> {
     if args.example {
         print!("{EXAMPLE}");
         return Ok(());
@@ -59,6 +70,36 @@ pub fn run(args: PipelineArgs) -> Result<()> {
     if let Some(t) = args.threads {
         anyhow::ensure!(t >= 1, "--threads {t}: expected at least 1");
         tch::set_num_threads(t);
+    }
+    let slurm_dir = match args.emit.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => None,
+        ["jobs"] => {
+            args.emit_jobs = true;
+            None
+        }
+        ["slurm", dir] => Some(PathBuf::from(dir)),
+        ["slurm"] => {
+            anyhow::bail!("--emit slurm: name the folder for the scripts (--emit slurm DIR)")
+        }
+        _ => anyhow::bail!(
+            "--emit {}: expected `jobs` or `slurm DIR`",
+            args.emit.join(" ")
+        ),
+    };
+    if let Some(dir) = slurm_dir {
+        let lam = match &args.lam {
+            Some(l) => l.clone(),
+            None => std::env::current_exe().context("the path of this lam binary")?,
+        };
+        let out = slurm::emit(&p, &experiment.slurm, file, &lam, &dir)?;
+        println!(
+            "wrote {} sbatch scripts and {} (logs in {})",
+            out.scripts.len(),
+            out.submit.display(),
+            out.logs.display()
+        );
+        println!("submit the stages not done: bash {}", out.submit.display());
+        return Ok(());
     }
     if args.emit_jobs {
         println!(

@@ -58,3 +58,49 @@ pub fn shared() -> PathBuf {
 pub fn published(task: lam_env::TaskId) -> PathBuf {
     lam_experts::published_checkpoint(&shared().join("reference/experts"), task)
 }
+
+/// Training overrides of the tiny experiment: a few steps of small batches.
+pub const TINY_STEPS: &str = r#"["train.steps=4", "train.warmup_steps=1", "train.batch_size=8", "train.labeled_batch_size=4", "train.eval_every=2", "train.eval_batches=1"]"#;
+
+/// A tiny experiment (TOML) with its stage folders in `cache`: one task,
+/// LAOM with and without labels, IDM and BC on two labeled trajectories
+/// with decoders of `decoder_steps` steps and every evaluation (on the
+/// training and on unseen backgrounds), and a probe-only arm (LAPO on
+/// another preset).
+pub fn tiny_experiment(cache: &str, decoder_steps: usize) -> String {
+    format!(
+        r#"cache = "{cache}"
+tasks = ["cheetah-run"]
+methods = ["laom-labels", "laom", "idm", "bc"]
+label_budgets = [2]
+seeds = [0]
+
+[data]
+presets = ["easy"]
+trajectories = 3
+eval_trajectories = 2
+episode_length = 30
+img = 32
+experts = "{experts}"
+
+[eval]
+episodes = 2
+episode_length = 20
+splits = ["train", "val"]
+
+[sets]
+lam = {TINY_STEPS}
+latent_bc = {TINY_STEPS}
+decoder = ["train.steps={decoder_steps}", "train.warmup_steps=1", "train.batch_size=8"]
+bc = {TINY_STEPS}
+idm = {TINY_STEPS}
+
+[[arms]]
+name = "probes"
+methods = ["lapo"]
+presets = ["vanilla"]
+downstream = false
+"#,
+        experts = shared().join("reference/experts").display(),
+    )
+}

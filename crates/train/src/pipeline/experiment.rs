@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::slurm::SlurmSettings;
 use super::PipelineError;
 
 /// An experiment (TOML).
@@ -39,6 +40,9 @@ pub struct Experiment {
     /// same tasks, seeds, data sizes and settings.
     #[serde(default)]
     pub arms: Vec<ArmSpec>,
+    /// Resources and options of the jobs `--emit slurm` writes.
+    #[serde(default)]
+    pub slurm: SlurmSettings,
 }
 
 /// One arm of an experiment: methods × label budgets × presets, with or

@@ -9,10 +9,13 @@
 //! [`RESULTS_FORMAT`]. A finished stage leaves a `.done` marker naming the
 //! lam build that made it and is never run again; an interrupted training
 //! run or collection resumes. `--emit-jobs` lists one `--job KEY` command
-//! per stage for an external scheduler sharing the cache folder.
+//! per stage for an external scheduler sharing the cache folder;
+//! [`slurm::emit`] writes them as Slurm batch scripts chained by their
+//! dependencies.
 
 mod experiment;
 mod plan;
+pub mod slurm;
 mod stage;
 
 use std::collections::BTreeMap;
@@ -22,6 +25,7 @@ use lam_data::DataError;
 use serde::Serialize;
 
 pub use experiment::{ArmSpec, DataSettings, EvalSettings, Experiment, Normalizer, Pretrain, Sets};
+pub use slurm::SlurmSettings;
 pub use stage::{Playing, Role, Stage};
 
 use crate::progress::Reporter;

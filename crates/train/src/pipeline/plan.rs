@@ -90,6 +90,7 @@ impl Pipeline {
 /// The stages of one experiment's arms (all, or those in `only`), checked
 /// first; an error names the field.
 pub(super) fn plan(p: &mut Pipeline, x: &Experiment, only: &[String]) -> Result<(), String> {
+    x.slurm.check()?;
     let suffix = match x.scale.as_str() {
         "mini" => "-mini",
         "paper" => "",

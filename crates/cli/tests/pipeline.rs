@@ -356,7 +356,7 @@ decoder = {TINY_STEPS}
 
 [[arms]]
 name = "loo"
-methods = ["lapo"]
+methods = ["lapo", "laom-labels"]
 label_budgets = [2]
 pretrain = "leave-one-out"
 
@@ -384,12 +384,19 @@ downstream = false
         .iter()
         .filter(|(k, _)| k.starts_with("lam-"))
         .collect();
-    // Two leave-one-out LAMs (one per task left out) and one all-tasks LAM.
-    assert_eq!(lams.len(), 3, "{lams:?}");
+    // Two leave-one-out LAMs per method (one per task left out) and one
+    // all-tasks LAM.
+    assert_eq!(lams.len(), 5, "{lams:?}");
     for (key, l) in &lams {
         let data = std::fs::read_to_string(dir.join("cache").join(key).join("data.toml")).unwrap();
         let files = data.matches("data.hdf5").count();
         match l["pretrain"].as_str().unwrap() {
+            // LAOM + supervision: on the other task's labeled subset.
+            "leave-one-out" if l["method"] == "laom-labels" => {
+                assert_eq!(l["labels"], "2");
+                assert!(data.contains("labeled.hdf5"), "{data}");
+                assert_eq!(files, 2, "training file and held-out file: {data}");
+            }
             "leave-one-out" => assert_eq!(files, 2, "training file and held-out file: {data}"),
             "all-tasks" => {
                 assert_eq!(l["task"], "cheetah-run+walker-run");
@@ -398,46 +405,41 @@ downstream = false
             other => panic!("{other}"),
         }
     }
-    // Each task's policy comes from the LAM trained on the other task.
+    // Each task's policies come from the LAMs trained on the other task.
     let results = v["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results.len(), 4, "{results:?}");
     for r in results {
         assert_eq!(r["pretrain"], "leave-one-out", "{r}");
         assert!(r["mean_return"].as_f64().unwrap().is_finite());
-        let lam = lams
-            .iter()
-            .find(|(_, l)| l["pretrain"] == "leave-one-out" && l["task"] != r["task"])
-            .unwrap();
-        assert_ne!(lam.1["task"], r["task"]);
     }
-    // Probes of every LAM on each task's own held-out file: 2 + 2.
+    // Probes of every LAM on each task's own held-out file: each task's
+    // two leave-one-out LAMs and the all-tasks LAM.
     let probes: Vec<&serde_json::Value> = labels
         .iter()
         .filter(|(k, _)| k.starts_with("probe-"))
         .map(|(_, l)| l)
         .collect();
-    assert_eq!(probes.len(), 4, "{probes:?}");
+    assert_eq!(probes.len(), 6, "{probes:?}");
     for task in ["cheetah-run", "walker-run"] {
-        assert_eq!(probes.iter().filter(|p| p["task"] == task).count(), 2);
+        assert_eq!(probes.iter().filter(|p| p["task"] == task).count(), 3);
     }
     // The report shows each task's leave-one-out LAM and policy.
     let md = std::fs::read_to_string(dir.join("cache/report/report.md")).unwrap();
     assert!(md.contains("## Cross-embodiment pre-training"), "{md}");
     assert!(md.contains("| probe MSE, leave-one-out |"), "{md}");
     assert!(md.contains("| return, leave-one-out |"), "{md}");
-    // Supervision across tasks is refused before any work.
+    // Methods without a LAM do not pre-train across tasks: refused before any work.
     std::fs::write(
         &config,
         text.replace(
-            "methods = [\"lapo\"]\nlabel_budgets",
-            "methods = [\"laom-labels\"]\nlabel_budgets",
+            "methods = [\"lapo\", \"laom-labels\"]",
+            "methods = [\"bc\"]",
         ),
     )
     .unwrap();
     let (ok, out) = lam(&["pipeline", "--config", c]);
     assert!(
-        !ok && out
-            .contains("cross-task pre-training is for latent action models without supervision"),
+        !ok && out.contains("cross-task pre-training is for latent action models"),
         "{out}"
     );
     std::fs::remove_dir_all(dir).unwrap();

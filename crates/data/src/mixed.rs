@@ -1,9 +1,12 @@
 //! Mixed batches from several dataset files (several tasks, for
 //! cross-embodiment pre-training): each batch holds a share of samples from
-//! every file. Frames must have one size; states and actions, whose sizes
-//! differ between tasks, are zero-padded to the largest of the files, and
-//! [`MixedBatch::parts`] says which rows came from which file and how many
-//! of their values are real.
+//! every file. Frames must have one size. States, whose sizes differ
+//! between tasks, are zero-padded to the largest of the files; actions are
+//! laid out by [`ActionLayout`]: zero-padded to the largest, or each file's
+//! in its own columns (one segment per task, the rest filled), so that one
+//! linear head over all the columns is one head per task.
+//! [`MixedBatch::parts`] says which rows came from which file and where
+//! their values are.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +24,8 @@ pub struct Part {
     pub len: usize,
     /// Its real action values per row (the rest is padding).
     pub action_size: usize,
+    /// The column of its first action value.
+    pub action_offset: usize,
     /// Its real state values per row (the rest is padding).
     pub state_size: usize,
 }
@@ -35,6 +40,19 @@ pub struct MixedBatch {
     pub parts: Vec<Part>,
 }
 
+/// Where each file's actions go in a mixed batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ActionLayout {
+    /// Columns `0..a` of the largest size, zeros after.
+    Padded,
+    /// File j's actions in its own columns (after those of files 0..j),
+    /// every other column `fill` (0, or NaN for targets a loss masks).
+    Segments {
+        /// The value of the other files' columns.
+        fill: f32,
+    },
+}
+
 /// Batches drawn from several files at once.
 #[derive(Debug)]
 pub struct MixedLoader {
@@ -42,6 +60,9 @@ pub struct MixedLoader {
     frame: (usize, usize),
     state_size: usize,
     action_size: usize,
+    layout: ActionLayout,
+    /// Each file's first action column.
+    offsets: Vec<usize>,
 }
 
 /// Rows of a batch of `batch_size` drawn from file `j` of `n`: an equal
@@ -61,9 +82,18 @@ fn seed_of(seed: u64, j: usize) -> u64 {
 }
 
 impl MixedLoader {
-    /// Opens `files` (at least one); `config.batch_size` is shared out
-    /// between them, and must give every file a row at least.
+    /// Opens `files` (at least one), actions zero-padded; `config.batch_size`
+    /// is shared out between them, and must give every file a row at least.
     pub fn open(files: &[PathBuf], config: LoaderConfig) -> Result<Self, DataError> {
+        Self::with_layout(files, config, ActionLayout::Padded)
+    }
+
+    /// [`MixedLoader::open`] with actions laid out by `layout`.
+    pub fn with_layout(
+        files: &[PathBuf],
+        config: LoaderConfig,
+        layout: ActionLayout,
+    ) -> Result<Self, DataError> {
         let first = files.first().ok_or_else(|| DataError::Request {
             file: PathBuf::new(),
             message: "a mixed loader needs at least one file".into(),
@@ -104,12 +134,17 @@ impl MixedLoader {
             }
         }
         let state_size = loaders.iter().map(|(_, l)| l.sizes().0).max().unwrap_or(0);
-        let action_size = loaders.iter().map(|(_, l)| l.sizes().1).max().unwrap_or(0);
+        let (action_size, offsets) = action_columns(
+            &loaders.iter().map(|(_, l)| l.sizes().1).collect::<Vec<_>>(),
+            layout,
+        );
         Ok(Self {
             loaders,
             frame,
             state_size,
             action_size,
+            layout,
+            offsets,
         })
     }
 
@@ -118,7 +153,8 @@ impl MixedLoader {
         self.frame
     }
 
-    /// Values per state and per action: the largest of the files.
+    /// Values per state (the largest of the files) and per action (the
+    /// largest, or all the files' segments).
     pub fn sizes(&self) -> (usize, usize) {
         (self.state_size, self.action_size)
     }
@@ -130,18 +166,24 @@ impl MixedLoader {
 
     /// The next batch: each file's share, padded to common sizes.
     pub fn next_batch(&mut self) -> Result<MixedBatch, DataError> {
-        let (s_max, a_max) = (self.state_size, self.action_size);
+        let (s_max, a_all) = (self.state_size, self.action_size);
         let mut out: Option<Batch> = None;
         let mut parts = Vec::with_capacity(self.loaders.len());
-        for (file, l) in &mut self.loaders {
+        for (j, (file, l)) in self.loaders.iter_mut().enumerate() {
             let (s, a) = l.sizes();
-            let b = pad(l.next_batch()?, s, a, s_max, a_max);
+            let at = self.offsets[j];
+            let fill = match self.layout {
+                ActionLayout::Padded => 0.0,
+                ActionLayout::Segments { fill } => fill,
+            };
+            let b = place(l.next_batch()?, (s, s_max), (a, a_all, at), fill);
             let start = out.as_ref().map_or(0, |o| o.offsets.len());
             parts.push(Part {
                 file: file.clone(),
                 start,
                 len: b.offsets.len(),
                 action_size: a,
+                action_offset: at,
                 state_size: s,
             });
             match &mut out {
@@ -164,21 +206,56 @@ impl MixedLoader {
     }
 }
 
-/// `batch` (states of `s`, actions of `a` values) with every state and
-/// action zero-padded to `s_max` and `a_max` values.
-pub fn pad(mut batch: Batch, s: usize, a: usize, s_max: usize, a_max: usize) -> Batch {
-    let widen = |v: &[f32], n: usize, n_max: usize| -> Vec<f32> {
-        if n == n_max {
+/// Action columns of files with `sizes` actions laid out by `layout`: the
+/// width, and each file's first column.
+pub fn action_columns(sizes: &[usize], layout: ActionLayout) -> (usize, Vec<usize>) {
+    match layout {
+        ActionLayout::Padded => (
+            sizes.iter().copied().max().unwrap_or(0),
+            vec![0; sizes.len()],
+        ),
+        ActionLayout::Segments { .. } => {
+            let offsets = sizes
+                .iter()
+                .scan(0, |at, &a| {
+                    let o = *at;
+                    *at += a;
+                    Some(o)
+                })
+                .collect();
+            (sizes.iter().sum(), offsets)
+        }
+    }
+}
+
+/// `batch` with states of `s` values zero-padded to `s_max`, and actions
+/// of `a` values placed at column `at` of rows `a_all` wide, the other
+/// columns `fill`.
+pub fn place(
+    mut batch: Batch,
+    (s, s_max): (usize, usize),
+    (a, a_all, at): (usize, usize, usize),
+    fill: f32,
+) -> Batch {
+    let widen = |v: &[f32], n: usize, width: usize, at: usize, fill: f32| -> Vec<f32> {
+        if n == width {
             return v.to_vec();
         }
-        let mut out = Vec::with_capacity(v.len() / n.max(1) * n_max);
+        let mut out = Vec::with_capacity(v.len() / n.max(1) * width);
         for row in v.chunks(n.max(1)) {
+            out.resize(out.len() + at, fill);
             out.extend_from_slice(row);
-            out.resize(out.len() + n_max - row.len(), 0.0);
+            out.resize(out.len() + width - at - row.len(), fill);
         }
         out
     };
-    batch.actions = widen(&batch.actions, a, a_max);
-    batch.states = widen(&batch.states, s, s_max);
+    batch.actions = widen(&batch.actions, a, a_all, at, fill);
+    batch.states = widen(&batch.states, s, s_max, 0, 0.0);
     batch
+}
+
+/// `batch` (states of `s`, actions of `a` values) with every state and
+/// action zero-padded to `s_max` and `a_max` values.
+pub fn pad(batch: Batch, s: usize, a: usize, s_max: usize, a_max: usize) -> Batch {
+    place(batch, (s, s_max), (a, a_max, 0), 0.0)
 }

@@ -313,6 +313,27 @@ fn mixed_batches_share_rows_between_files_and_pad_their_sizes() {
             }
         }
     }
+    // Segments: each file's actions in columns of their own, NaN elsewhere.
+    use lam_data::mixed::ActionLayout;
+    let layout = ActionLayout::Segments { fill: f32::NAN };
+    let mut seg = MixedLoader::with_layout(&[a.clone(), b.clone()], config(5), layout).unwrap();
+    assert_eq!(seg.sizes(), (4, 3));
+    let m = seg.next_batch().unwrap();
+    assert_eq!(
+        m.parts.iter().map(|p| p.action_offset).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    for row in 0..5 {
+        let (i, t) = m.batch.positions[row];
+        let action = &m.batch.actions[3 * row..3 * row + 3];
+        if row < 3 {
+            assert_eq!(action[0], (i * 1000 + t) as f32);
+            assert!(action[1].is_nan() && action[2].is_nan());
+        } else {
+            assert!(action[0].is_nan());
+            assert_eq!(&action[1..], [-1.0, -(t as f32)]);
+        }
+    }
     // Files of another frame size, or too small a batch: named errors.
     let big = other_task(&dir, 4);
     let err = MixedLoader::open(&[a.clone(), big], config(4)).unwrap_err();

@@ -116,10 +116,10 @@ pub fn probe(
         })?;
     let eval_file = spec.eval_data.clone().unwrap_or_else(|| spec.data.clone());
     let k = spec.max_offset.unwrap_or(trainer.config.train.max_offset);
-    // Latents and embeddings are probed on any task's file of the model's
-    // frame size (a LAM pre-trained on other tasks); a model that predicts
-    // actions itself needs its own task's sizes.
-    let any_task = trainer.config.method.is_latent() && !trainer.config.needs_labels();
+    // A LAM's latents and embeddings are probed on any task's file of its
+    // frame size (pre-trained on other tasks); a policy or an IDM needs its
+    // own task's sizes.
+    let any_task = trainer.config.method.is_latent();
     let fit = features(
         &trainer,
         any_task,
@@ -226,7 +226,10 @@ fn features(
             if let Some(l) = t.model.latent(&b.obs, &b.future) {
                 lat.push(l.to_kind(Kind::Float).to_device(tch::Device::Cpu));
             }
-            if let Some(p) = t.model.actions(&b.obs, &b.next) {
+            // (A model's own action predictions are scored only on files
+            // of its own action size: another task's are not its outputs.)
+            let own_size = a as i64 == t.shape.action_dim;
+            if let Some(p) = t.model.actions(&b.obs, &b.next).filter(|_| own_size) {
                 pred.push(p.to_device(tch::Device::Cpu));
             }
             emb.push(t.model.embed(&b.obs).to_device(tch::Device::Cpu));

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lam_data::loader::{Loader, LoaderConfig, LoaderMode};
-use lam_data::mixed::{pad, MixedLoader};
+use lam_data::mixed::{pad, ActionLayout, MixedLoader};
 use lam_data::DataError;
 use serde::{Deserialize, Serialize};
 use tch::Device;
@@ -73,6 +73,10 @@ pub struct RunData {
     pub also: Vec<PathBuf>,
     /// Labeled subset for supervision.
     pub labeled: Option<PathBuf>,
+    /// Labeled subsets of the `also` files' tasks, in their order
+    /// (supervision on several tasks: one head per task).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_labeled: Vec<PathBuf>,
     /// Held-out file for evaluations.
     pub eval: Option<PathBuf>,
     /// Checkpoint of the run this one builds on (latent BC: the LAM;
@@ -124,6 +128,7 @@ impl RunData {
         data: Option<PathBuf>,
         also: Vec<PathBuf>,
         labeled: Option<PathBuf>,
+        also_labeled: Vec<PathBuf>,
         eval: Option<PathBuf>,
         teacher: Option<&Path>,
     ) -> Result<Self, RunError> {
@@ -141,10 +146,15 @@ impl RunData {
             (true, Some(s)) => s.also.clone(),
             _ => also,
         };
+        let also_labeled = match (also_labeled.is_empty(), &stored) {
+            (true, Some(s)) => s.also_labeled.clone(),
+            _ => also_labeled,
+        };
         Ok(Self {
             data,
             also,
             labeled: labeled.or_else(|| stored.as_ref().and_then(|s| s.labeled.clone())),
+            also_labeled,
             eval: eval.or_else(|| stored.as_ref().and_then(|s| s.eval.clone())),
             teacher: match teacher {
                 Some(dir) => Some(RunDir::new(dir).checkpoint()),
@@ -385,19 +395,37 @@ pub fn train(
         prefetch_depth: 4,
         skip_batches: skip,
     };
-    if !data.also.is_empty() && (config.needs_labels() || !config.method.is_latent()) {
+    let cross = !data.also.is_empty();
+    if cross && !config.method.is_latent() {
         return Err(RunError::Config(format!(
-            "--also: runs on several tasks' files train latent action models without supervision (LAPO, LAOM); {:?}{} needs one task's actions",
-            config.method,
-            if config.needs_labels() { " with supervision" } else { "" }
+            "--also: runs on several tasks' files train latent action models (LAPO, LAOM, LAOM + supervision); {:?} learns one task's actions",
+            config.method
         )));
     }
+    if cross && config.needs_labels() && data.also_labeled.len() != data.also.len() {
+        return Err(RunError::Config(format!(
+            "--also-labeled: supervision on several tasks needs a labeled file per task, in the order of --also ({} --also, {} --also-labeled)",
+            data.also.len(),
+            data.also_labeled.len()
+        )));
+    }
+    // One task: the file's own columns. Several: each task's actions in
+    // columns of their own (one supervised head per task), zeros elsewhere
+    // for the online probes, NaN elsewhere in labeled batches (masked).
+    let layout = |fill| {
+        if cross {
+            ActionLayout::Segments { fill }
+        } else {
+            ActionLayout::Padded
+        }
+    };
     let files: Vec<PathBuf> = std::iter::once(data.data.clone())
         .chain(data.also.iter().cloned())
         .collect();
-    let mut loader = MixedLoader::open(
+    let mut loader = MixedLoader::with_layout(
         &files,
         loader_config(t.batch_size, config.seed, start as u64),
+        layout(0.0),
     )?;
     let shape = {
         let (h, w) = loader.frame();
@@ -416,11 +444,21 @@ pub fn train(
     };
     let mut labeled = match (&data.labeled, config.needs_labels()) {
         (Some(file), true) => {
-            let l = Loader::open(
-                file,
+            let files: Vec<PathBuf> = std::iter::once(file.clone())
+                .chain(data.also_labeled.iter().cloned())
+                .collect();
+            let l = MixedLoader::with_layout(
+                &files,
                 loader_config(t.labeled_batch_size, config.seed ^ 0x1abe1, start as u64),
+                layout(f32::NAN),
             )?;
-            let s = shape_of(&l, file)?;
+            let (h, _) = l.frame();
+            let (st, a) = l.sizes();
+            let s = DataShape {
+                image: h as i64,
+                action_dim: a as i64,
+                state_dim: st as i64,
+            };
             if s != shape {
                 return Err(RunError::Config(format!(
                     "{}: {s:?} differs from the training file {}: {shape:?}",
@@ -499,7 +537,11 @@ pub fn train(
     for step in start..end {
         let batch = TrainBatch::from_loader(&loader.next_batch()?.batch, frame, device);
         let lab = match &mut labeled {
-            Some(l) => Some(TrainBatch::from_loader(&l.next_batch()?, frame, device)),
+            Some(l) => Some(TrainBatch::from_loader(
+                &l.next_batch()?.batch,
+                frame,
+                device,
+            )),
             None => None,
         };
         let m = trainer.step(&batch, lab.as_ref());
@@ -620,8 +662,18 @@ fn check_files(data: &RunData) -> Result<BTreeMap<String, String>, RunError> {
             if a.dynamic { "dynamic" } else { "static" }
         )
     };
+    // Each labeled file beside the training file of its task.
+    let mut pairs: Vec<(&str, &Path, &Path)> = Vec::new();
     for (flag, file) in [("--labeled", &data.labeled), ("--eval-data", &data.eval)] {
-        let Some(file) = file else { continue };
+        if let Some(f) = file {
+            pairs.push((flag, f, &data.data));
+        }
+    }
+    for (l, d) in data.also_labeled.iter().zip(&data.also) {
+        pairs.push(("--also-labeled", l, d));
+    }
+    for (flag, file, training) in pairs {
+        let main = attrs(training)?;
         let other = attrs(file)?;
         if (
             &other.domain_name,
@@ -638,7 +690,7 @@ fn check_files(data: &RunData) -> Result<BTreeMap<String, String>, RunError> {
                 "{flag} {}: it shows {}, but the training file {} shows {}",
                 file.display(),
                 what(&other),
-                data.data.display(),
+                training.display(),
                 what(&main)
             )));
         }

@@ -130,6 +130,7 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 6, 2),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: Some(dataset(&dir.join("l.hdf5"), 2, 2)),
         eval: Some(dataset(&dir.join("e.hdf5"), 2, 2)),
         teacher: None,
@@ -198,6 +199,7 @@ fn a_labeled_file_from_other_distractions_is_refused() {
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 4, 2),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: Some(dataset_under(&dir.join("l.hdf5"), 2, 2, "easy")),
         eval: None,
         teacher: None,
@@ -229,6 +231,7 @@ fn bad_data_is_refused_with_the_file_named() {
     let no_labels = RunData {
         data: data_file.clone(),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -265,6 +268,7 @@ fn bad_data_is_refused_with_the_file_named() {
     let swapped = RunData {
         data: other,
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -275,6 +279,7 @@ fn bad_data_is_refused_with_the_file_named() {
     let missing = RunData {
         data: dir.join("nope.hdf5"),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -298,6 +303,7 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 3, 2),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: None,
         eval: None,
         teacher: None,
@@ -338,6 +344,7 @@ fn latent_bc_and_a_decoder_build_a_policy_on_a_frozen_lam() {
     let plain = |data: &PathBuf, teacher: Option<PathBuf>| RunData {
         data: data.clone(),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         teacher,
         ..RunData::default()
     };
@@ -457,6 +464,7 @@ fn tensorboard_reads_the_metrics_of_a_resumed_run() {
     let data = RunData {
         data: dataset(&dir.join("d.hdf5"), 4, 2),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: None,
         eval: Some(dataset(&dir.join("e.hdf5"), 2, 2)),
         teacher: None,
@@ -537,8 +545,8 @@ print(json.dumps({t: [[e.step, e.value] for e in acc.Scalars(t)] for t in acc.Ta
 
 /// Cross-embodiment pre-training: a LAM on two tasks' files at once (their
 /// action and state sizes differ), then teaching latent BC and probed on a
-/// third task's file; supervision across tasks and one task twice are
-/// refused.
+/// third task's file; supervision with a labeled file per task; one task
+/// twice is refused.
 #[test]
 fn a_lam_trains_on_several_tasks_and_serves_another() {
     let dir = scratch("cross");
@@ -552,6 +560,7 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
         data: cheetah.clone(),
         also: vec![walker.clone()],
         labeled: None,
+        also_labeled: Vec::new(),
         eval: Some(cheetah.clone()),
         teacher: None,
     };
@@ -568,7 +577,8 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
     assert_eq!(s.steps, 4);
     assert!(s.final_loss.is_finite());
     let (t, meta) = Trainer::load(&lam.checkpoint(), Device::Cpu).unwrap();
-    assert_eq!((t.shape.action_dim, t.shape.state_dim), (3, 2));
+    // Each task's actions in columns of their own: 2 + 3.
+    assert_eq!((t.shape.action_dim, t.shape.state_dim), (5, 2));
     assert_eq!(meta["data.tasks"], "cheetah-run,walker-run");
     // Resuming reads the files back from data.toml.
     assert_eq!(lam.read_data().unwrap(), both);
@@ -577,6 +587,7 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
     let latent_bc = RunData {
         data: hopper.clone(),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: None,
         eval: None,
         teacher: Some(lam.checkpoint()),
@@ -630,21 +641,58 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
     let p = lam_train::probe::probe(&spec, &mut |_, _, _| {}).unwrap();
     assert!(p.latent_action.unwrap().mse.is_finite());
 
-    // Supervision needs one task's actions; one file per task.
+    // Supervision on several tasks: a labeled file per task, one head each.
     let supervised = RunData {
         labeled: Some(cheetah.clone()),
+        also_labeled: vec![walker.clone()],
         ..both.clone()
     };
-    let e = train(
-        &RunDir::new(dir.join("y")),
-        Some(&tiny("laom-labels-mini", 2)),
+    let run = RunDir::new(dir.join("supervised"));
+    let s = train(
+        &run,
+        Some(&tiny("laom-labels-mini", 3)),
         &supervised,
         Device::Cpu,
         None,
         |_| {},
     )
+    .unwrap();
+    assert!(s.final_loss.is_finite());
+    let lines = std::fs::read_to_string(run.metrics()).unwrap();
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    let action_loss = first["action_loss"].as_f64().unwrap();
+    assert!(action_loss.is_finite() && action_loss > 0.0, "{first}");
+    let unpaired = RunData {
+        also_labeled: Vec::new(),
+        ..supervised.clone()
+    };
+    let e = train(
+        &RunDir::new(dir.join("y")),
+        Some(&tiny("laom-labels-mini", 2)),
+        &unpaired,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
     .unwrap_err();
-    assert!(e.to_string().contains("--also"), "{e}");
+    assert!(e.to_string().contains("--also-labeled"), "{e}");
+    let swapped = RunData {
+        also_labeled: vec![hopper.clone()],
+        ..supervised.clone()
+    };
+    let e = train(
+        &RunDir::new(dir.join("w")),
+        Some(&tiny("laom-labels-mini", 2)),
+        &swapped,
+        Device::Cpu,
+        None,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("hopper-hop") && e.to_string().contains("walker-run"),
+        "{e}"
+    );
     let twice = RunData {
         also: vec![walker.clone(), walker.clone()],
         ..both.clone()

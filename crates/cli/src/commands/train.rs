@@ -26,9 +26,13 @@ pub struct TrainArgs {
     data: Option<PathBuf>,
     /// More training files, of other tasks (repeatable): cross-embodiment
     /// pre-training of LAPO / LAOM, every batch mixing all the files'
-    /// samples (states and actions zero-padded to the largest sizes).
+    /// samples (each task's actions in columns of their own).
     #[arg(long)]
     also: Vec<PathBuf>,
+    /// Labeled subsets of the --also files' tasks, in their order
+    /// (LAOM + supervision on several tasks: one action head per task).
+    #[arg(long = "also-labeled")]
+    also_labeled: Vec<PathBuf>,
     /// Labeled subset for LAOM + supervision (`lam data sample-labeled`).
     #[arg(long)]
     labeled: Option<PathBuf>,
@@ -126,6 +130,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         args.data.clone(),
         args.also.clone(),
         args.labeled.clone(),
+        args.also_labeled.clone(),
         args.eval_data.clone(),
         args.teacher.as_deref(),
     )?;

@@ -145,10 +145,21 @@ impl Laom {
     }
 
     /// The supervised action loss on a labeled batch (`None` without a head).
+    /// NaN targets are left out of the mean: a batch of several tasks has
+    /// each task's actions in columns of its own and NaN elsewhere, which
+    /// makes the head one linear head per task.
     pub fn action_loss(&self, obs: &Tensor, future: &Tensor, actions: &Tensor) -> Option<Tensor> {
         let head = self.action_head.as_ref()?;
         let z = self.infer_latent(obs, future);
-        Some(head.forward(&z).mse_loss(actions, Reduction::Mean))
+        let predicted = head.forward(&z);
+        let known = actions.isnan().logical_not();
+        if bool::try_from(known.all()).unwrap_or(true) {
+            return Some(predicted.mse_loss(actions, Reduction::Mean));
+        }
+        let known = known.to_kind(predicted.kind());
+        let error = (predicted - actions.nan_to_num(0.0, None, None)) * &known;
+        let kind = error.kind();
+        Some(error.square().sum(kind) / known.sum(kind).clamp_min(1.0))
     }
 
     /// EMA update of the target encoder from the online one:
@@ -321,6 +332,39 @@ mod tests {
         laom.update_target();
         let expected = &before_target * 0.75 + 0.25;
         assert!(total(&(target(&laom) - expected)) < 1e-4);
+    }
+
+    #[test]
+    fn supervision_leaves_out_nan_targets() {
+        // Two tasks' rows: each known in its own columns only.
+        let vs = nn::VarStore::new(Device::Cpu);
+        let laom = Laom::new(&vs, &config(Some(6)));
+        let (obs, future) = (x(4), x(4));
+        let a = Tensor::rand([4, 6], (Kind::Float, Device::Cpu));
+        let mask = Tensor::from_slice(&[
+            1f32, 1., 1., 0., 0., 0., 1., 1., 1., 0., 0., 0., 0., 0., 0., 1., 1., 1., 0., 0., 0.,
+            1., 1., 1.,
+        ])
+        .view([4, 6]);
+        let targets = a.where_self(&mask.to_kind(Kind::Bool), &Tensor::from(f64::NAN));
+        let loss = laom.action_loss(&obs, &future, &targets).unwrap();
+        let predicted = laom
+            .action_head
+            .as_ref()
+            .unwrap()
+            .forward(&laom.infer_latent(&obs, &future));
+        let expected = ((predicted - &a).square() * &mask).sum(Kind::Float) / 12.0;
+        let (l, e) = (loss.double_value(&[]), expected.double_value(&[]));
+        assert!(
+            l.is_finite() && (l - e).abs() < 1e-5 * e.max(1.0),
+            "{l} vs {e}"
+        );
+        // Without NaN: the plain mean squared error.
+        let plain = laom
+            .action_loss(&obs, &future, &a)
+            .unwrap()
+            .double_value(&[]);
+        assert!(plain.is_finite() && (plain - l).abs() > 1e-7);
     }
 
     #[test]

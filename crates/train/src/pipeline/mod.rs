@@ -347,6 +347,7 @@ mod tests {
             data: "cache/data-0/data.hdf5".into(),
             also: Vec::new(),
             labeled: None,
+            also_labeled: Vec::new(),
             eval_data: None,
             teacher: None,
         };

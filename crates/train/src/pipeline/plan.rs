@@ -148,10 +148,10 @@ pub(super) fn plan(p: &mut Pipeline, x: &Experiment, only: &[String]) -> Result<
             if let Some(m) = arm
                 .methods
                 .iter()
-                .find(|m| !lam_presets.contains(&m.as_str()) || *m == "laom-labels")
+                .find(|m| !lam_presets.contains(&m.as_str()))
             {
                 return Err(format!(
-                    "methods: {m:?} in an arm with pretrain = {:?}: cross-task pre-training is for latent action models without supervision (LAPO, LAOM and their ladder)",
+                    "methods: {m:?} in an arm with pretrain = {:?}: cross-task pre-training is for latent action models (LAPO, LAOM, LAOM + supervision and the ladder)",
                     arm.pretrain.name()
                 ));
             }
@@ -386,6 +386,7 @@ impl TaskPlan<'_> {
                 data: data.to_path_buf(),
                 also: Vec::new(),
                 labeled: labeled.map(Path::to_path_buf),
+                also_labeled: Vec::new(),
                 eval_data,
                 teacher,
             },
@@ -509,16 +510,24 @@ impl TaskPlan<'_> {
                 self.p.stages[i].label = Some(l);
                 key
             }
-            pretrain => self.cross_task_lam(f, method, seed, pretrain),
+            pretrain => self.cross_task_lam(f, method, seed, pretrain, budget),
         };
         self.probe(f, &key);
         key
     }
 
     /// A LAM of `method` on several tasks' data at once: all the
-    /// experiment's tasks, or all but this one; labelled with the tasks it
+    /// experiment's tasks, or all but this one (LAOM + supervision: on
+    /// `budget` labeled trajectories of each); labelled with the tasks it
     /// trained on and how they were chosen.
-    fn cross_task_lam(&mut self, f: &Files, method: &str, seed: u64, pretrain: Pretrain) -> String {
+    fn cross_task_lam(
+        &mut self,
+        f: &Files,
+        method: &str,
+        seed: u64,
+        pretrain: Pretrain,
+        budget: Option<usize>,
+    ) -> String {
         let mut trained: Vec<(TaskId, Files)> = Vec::new();
         for (task, expert, digest) in self.experts {
             if pretrain == Pretrain::LeaveOneOut && *task == self.task {
@@ -537,6 +546,29 @@ impl TaskPlan<'_> {
             let files = other.files(&f.preset);
             trained.push((*task, files));
         }
+        // Each task's labeled subset, drawn as for the task alone.
+        let mut labeled: Vec<(String, PathBuf)> = Vec::new();
+        if let Some(b) = budget {
+            for (task, files) in &trained {
+                let title = format!(
+                    "sample {b} labeled trajectories · {}/{} · seed {seed}",
+                    task.name(),
+                    f.preset
+                );
+                let key = self.p.add(
+                    Stage::SampleLabeled {
+                        data: files.data.clone(),
+                        trajectories: b,
+                        seed,
+                    },
+                    &[&files.data_key],
+                    None,
+                    title,
+                );
+                let file = self.p.output_of(&key);
+                labeled.push((key, file));
+            }
+        }
         let (first, rest) = trained.split_first().expect("two tasks or more");
         let names: Vec<&str> = trained.iter().map(|(t, _)| t.name()).collect();
         let tasks = names.join("+");
@@ -546,8 +578,10 @@ impl TaskPlan<'_> {
         let preset = format!("{method}{}", self.suffix);
         let mut deps: Vec<&str> = vec![&first.1.val_key];
         deps.extend(trained.iter().map(|(_, f)| f.data_key.as_str()));
+        deps.extend(labeled.iter().map(|(k, _)| k.as_str()));
+        let words = budget.map_or(String::new(), |b| format!(" · {b} labels each"));
         let title = format!(
-            "train {preset} · {tasks}/{} ({}) · seed {seed}",
+            "train {preset} · {tasks}/{} ({}){words} · seed {seed}",
             f.preset,
             pretrain.name()
         );
@@ -558,7 +592,12 @@ impl TaskPlan<'_> {
                 sets,
                 data: first.1.data.clone(),
                 also: rest.iter().map(|(_, f)| f.data.clone()).collect(),
-                labeled: None,
+                labeled: labeled.first().map(|(_, file)| file.clone()),
+                also_labeled: labeled
+                    .iter()
+                    .skip(1)
+                    .map(|(_, file)| file.clone())
+                    .collect(),
                 eval_data: Some(first.1.val.clone()),
                 teacher: None,
             },
@@ -567,7 +606,7 @@ impl TaskPlan<'_> {
             title,
         );
         let i = self.p.index[&key];
-        let mut l = label(self.task, &f.preset, method, budget_label(None), seed);
+        let mut l = label(self.task, &f.preset, method, budget_label(budget), seed);
         l.insert("task".into(), tasks);
         l.insert("pretrain".into(), pretrain.name().into());
         self.p.stages[i].label = Some(l);

@@ -123,6 +123,10 @@ pub enum Stage {
         also: Vec<PathBuf>,
         /// Labeled subset (LAOM + supervision).
         labeled: Option<PathBuf>,
+        /// Labeled subsets of the `also` files' tasks (absent from the key
+        /// when empty).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        also_labeled: Vec<PathBuf>,
         /// Held-out file for evaluations during training.
         eval_data: Option<PathBuf>,
         /// The teacher's run folder (latent BC: the LAM; decoder: the actor).
@@ -246,6 +250,7 @@ impl Stage {
                 data,
                 also,
                 labeled,
+                also_labeled,
                 eval_data,
                 teacher,
                 ..
@@ -253,6 +258,9 @@ impl Stage {
                 push(&["train", "--preset", preset, "--data", &p(data)]);
                 for file in also {
                     push(&["--also", &p(file)]);
+                }
+                for file in also_labeled {
+                    push(&["--also-labeled", &p(file)]);
                 }
                 for (flag, file) in [
                     ("--labeled", labeled),
@@ -373,6 +381,7 @@ impl Stage {
                 data,
                 also,
                 labeled,
+                also_labeled,
                 eval_data,
                 teacher,
                 ..
@@ -393,6 +402,7 @@ impl Stage {
                     Some(data.clone()),
                     also.clone(),
                     labeled.clone(),
+                    also_labeled.clone(),
                     eval_data.clone(),
                     teacher.as_deref(),
                 )?;

@@ -203,6 +203,7 @@ fn e2e_rate(
     let run_data = RunData {
         data: data.train.clone(),
         also: Vec::new(),
+        also_labeled: Vec::new(),
         labeled: c.needs_labels().then(|| data.labeled.clone()),
         eval: Some(data.eval.clone()),
         teacher: None,

@@ -36,7 +36,7 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Methods x tasks x label budgets x seeds from one experiment TOML, every stage cached.
     Pipeline(commands::pipeline::PipelineArgs),
-    /// Markdown + HTML report with PNG plots from a pipeline's cache folder.
+    /// Markdown + HTML report with PNG and SVG charts from a pipeline's cache folder.
     Report(commands::report::ReportArgs),
     /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE.
     Probe(commands::probe::ProbeArgs),

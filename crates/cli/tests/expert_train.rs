@@ -62,6 +62,7 @@ fn a_resumed_expert_run_ends_where_an_uninterrupted_one_does() {
     for f in [
         "metrics.jsonl",
         "curve.png",
+        "curve.svg",
         "checkpoint.safetensors",
         "config.json",
     ] {

@@ -228,17 +228,31 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     ] {
         assert!(md.contains(method), "report.md lacks {method:?}:\n{md}");
     }
-    assert!(std::fs::read_to_string(report.join("report.html"))
-        .unwrap()
-        .contains("<img src=\"summary.png\""));
-    for png in [
-        "summary.png",
-        "probe.png",
-        "score_vs_labels_cheetah-run-easy.png",
-        "curves_cheetah-run-easy.png",
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert!(html.contains("<img src=\"summary.png\""), "{html}");
+    assert!(html.contains("<a href=\"summary.svg\">"), "{html}");
+    // Self-contained: the paper cited in full, no file a reader lacks.
+    assert!(md.contains("ICML 2025"), "{md}");
+    for absent in ["METHOD.md", "TASKS.md", "docs/", "§"] {
+        assert!(!md.contains(absent), "report.md cites {absent:?}:\n{md}");
+    }
+    // Every chart as PNG and SVG.
+    for chart in [
+        "summary",
+        "probe",
+        "score_vs_labels_cheetah-run-easy",
+        "curves_cheetah-run-easy",
     ] {
-        let img = image::open(report.join(png)).unwrap_or_else(|e| panic!("{png}: {e}"));
+        let png = format!("{chart}.png");
+        let img = image::open(report.join(&png)).unwrap_or_else(|e| panic!("{png}: {e}"));
         assert_eq!((img.width(), img.height()), (800, 480), "{png}");
+        let svg = std::fs::read_to_string(report.join(format!("{chart}.svg")))
+            .unwrap_or_else(|e| panic!("{chart}.svg: {e}"));
+        assert!(
+            svg.starts_with("<svg") && svg.contains("</svg>"),
+            "{chart}.svg"
+        );
+        assert!(md.contains(&format!("({chart}.svg)")), "{md}");
     }
 
     // A probe-only run (one arm, every stage cached) still has a report:

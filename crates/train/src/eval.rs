@@ -266,7 +266,7 @@ fn normalizer(spec: &EvalSpec) -> (f64, String) {
     let (with, without) = published_normalizer(spec.task);
     let v = if distracted { with } else { without };
     let source = format!(
-        "published BC on all labels, {} distractors (Nikulin et al. 2025)",
+        "published BC on all labels, {} distractors (Nikulin et al., ICML 2025)",
         if distracted { "with" } else { "without" }
     );
     // The published figures are 1000-step returns; shorter episodes are

@@ -1,5 +1,5 @@
 //! `lam report`: tables and plots from a pipeline's cache folder
-//! ([`lam_train::report`]) as Markdown and HTML with PNG charts.
+//! ([`lam_train::report`]) as Markdown and HTML with PNG and SVG charts.
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! Reports of a pipeline's cache folder: probe MSE per LAM, normalized
 //! score against label budget per setting, yardsticks, the summary bar
-//! chart and training curves, as Markdown and HTML beside PNG charts
+//! chart and training curves, as Markdown and HTML beside PNG and SVG charts
 //! ([`plots`]). Every number carries its seed count and spread.
 //!
 //! [`write`] reads what the pipeline recorded (`pipeline.json`: what each
@@ -145,6 +145,8 @@ struct ProbeRow {
 /// One LAM of the cache with its probe and training run.
 struct Lam {
     setting: String,
+    /// The LAM's method (a preset of the ablation ladder).
+    method: String,
     /// Method, with the label budget of LAOM + supervision.
     name: String,
     seed: String,
@@ -266,6 +268,7 @@ impl Cache {
                 .collect();
             lams.push(Lam {
                 setting: setting(l),
+                method: field(l, "method"),
                 name: lam_name(l),
                 seed: field(l, "seed"),
                 probe: by_lam
@@ -332,10 +335,15 @@ impl Doc<'_> {
         let _ = writeln!(self.html, "</table>");
     }
 
-    /// Shows the chart `file` (in `out`).
+    /// Shows the chart `file` (in `out`), with a link to its SVG.
     fn image(&mut self, file: &str) {
-        let _ = writeln!(self.md, "\n![{file}]({file})\n");
-        let _ = writeln!(self.html, "<p><img src=\"{file}\" alt=\"{file}\"></p>");
+        let svg = plots::svg_of(Path::new(file));
+        let svg = svg.display();
+        let _ = writeln!(self.md, "\n![{file}]({file})\n\n[SVG]({svg})\n");
+        let _ = writeln!(
+            self.html,
+            "<p><a href=\"{svg}\"><img src=\"{file}\" alt=\"{file}\"></a><br><a href=\"{svg}\">SVG</a></p>"
+        );
     }
 
     /// Where chart `file` goes.
@@ -343,6 +351,10 @@ impl Doc<'_> {
         self.out.join(file)
     }
 }
+
+/// The paper whose methods and metrics a report follows, cited in full
+/// (a report stands alone: it names no file a reader may not have).
+pub const PAPER: &str = "Nikulin et al., \"Latent Action Learning Requires Supervision in the Presence of Distractors\", ICML 2025 (arXiv 2502.00379)";
 
 /// The files a report wrote.
 #[derive(Debug)]
@@ -354,7 +366,7 @@ pub struct Written {
 }
 
 /// Writes the report of the pipeline cache `folder` into `out`:
-/// `report.md`, `report.html` and PNG charts.
+/// `report.md`, `report.html` and each chart as PNG and SVG.
 pub fn write(folder: &Path, out: &Path) -> Result<Written, ReportError> {
     let cache = Cache::read(folder)?;
     std::fs::create_dir_all(out).map_err(|source| ReportError::Io {
@@ -366,7 +378,9 @@ pub fn write(folder: &Path, out: &Path) -> Result<Written, ReportError> {
         md: String::new(),
         html: String::from("<!doctype html><meta charset=\"utf-8\"><title>lam report</title><style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}</style>\n"),
     };
-    let spread = "Spread is the standard deviation over seeds (n = seeds).";
+    let spread = format!(
+        "Methods and metrics follow {PAPER}. Spread is the standard deviation over seeds (n = seeds)."
+    );
     let from = cache.folder.display();
     let _ = writeln!(doc.md, "# lam report\n\nFrom `{from}`. {spread}");
     let _ = writeln!(

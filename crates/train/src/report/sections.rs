@@ -71,8 +71,20 @@ impl Cache {
     }
 }
 
-/// Normalized scores per (setting, method, labels) over seeds.
-type Scores = BTreeMap<(String, String, String), Vec<f64>>;
+/// What one row of scores groups over seeds: a method at a label budget
+/// in one setting. (A further grouping, such as the backgrounds' split,
+/// is one more field here.)
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ScoreKey {
+    /// Task and distraction preset.
+    setting: String,
+    method: String,
+    /// A budget, `all` or `-`.
+    labels: String,
+}
+
+/// Normalized scores per group, one per seed.
+type Scores = BTreeMap<ScoreKey, Vec<f64>>;
 
 /// The score tables, the yardsticks, score against label budget per
 /// setting and the summary chart.
@@ -80,33 +92,52 @@ pub(super) fn scores(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     let normalizers = cache.normalizers();
     let settings = cache.settings();
     doc.section("Normalized score");
+    doc.text(
+        "Normalized score: a policy's mean return ÷ the return of BC trained on every labeled \
+         trajectory, on the same task and distractors (the paper's normaliser; the second table \
+         says which return each setting used). Labeled trajectories: the label budget the policy \
+         learned actions from.",
+    );
     let mut by_key: Scores = BTreeMap::new();
     for e in &cache.evals {
         let norm = normalizers[&e.setting].0;
         by_key
-            .entry((e.setting.clone(), e.method.clone(), e.labels.clone()))
+            .entry(ScoreKey {
+                setting: e.setting.clone(),
+                method: e.method.clone(),
+                labels: e.labels.clone(),
+            })
             .or_default()
             .push(e.result.mean_return / norm);
     }
     let rows: Vec<Vec<String>> = by_key
         .iter()
-        .map(|((setting, method, labels), v)| {
-            let s = Stat::of(v);
-            let ret = s.mean * normalizers[setting].0;
-            // The floor on the same episodes: how far above random play.
-            let over_random = cache
-                .mean_of(setting, "random")
-                .filter(|r| r.mean > 0.0)
-                .map_or("-".into(), |r| format!("{:.1}x", ret / r.mean));
-            vec![
-                setting.clone(),
-                method.clone(),
-                labels.clone(),
-                s.show(3),
-                format!("{ret:.1}"),
-                over_random,
-            ]
-        })
+        .map(
+            |(
+                ScoreKey {
+                    setting,
+                    method,
+                    labels,
+                },
+                v,
+            )| {
+                let s = Stat::of(v);
+                let ret = s.mean * normalizers[setting].0;
+                // The floor on the same episodes: how far above random play.
+                let over_random = cache
+                    .mean_of(setting, "random")
+                    .filter(|r| r.mean > 0.0)
+                    .map_or("-".into(), |r| format!("{:.1}x", ret / r.mean));
+                vec![
+                    setting.clone(),
+                    method.clone(),
+                    labels.clone(),
+                    s.show(3),
+                    format!("{ret:.1}"),
+                    over_random,
+                ]
+            },
+        )
         .collect();
     doc.table(
         &[
@@ -165,40 +196,44 @@ fn yardsticks(cache: &Cache, settings: &[String], doc: &mut Doc) {
     );
 }
 
-/// One line per method over the label budgets of `setting`.
+/// One line per method over the label budgets of `setting` (mean and
+/// spread over seeds), the methods without a budget (BC on all labels and
+/// the yardsticks) as levels across.
 fn score_vs_labels(setting: &str, by_key: &Scores, doc: &mut Doc) -> Result<(), ReportError> {
-    let at_budgets = || {
-        by_key
-            .keys()
-            .filter(move |k| k.0 == setting && is_budget(&k.2))
-    };
-    let mut budgets: Vec<String> = at_budgets().map(|k| k.2.clone()).collect();
-    budgets.sort_by_key(|b| budget_order(b));
-    budgets.dedup();
-    let mut methods: Vec<String> = at_budgets().map(|k| k.1.clone()).collect();
-    methods.dedup();
-    let series: Vec<(String, Vec<Option<f64>>)> = methods
-        .iter()
-        .map(|m| {
-            let values = budgets
-                .iter()
-                .map(|b| {
-                    by_key
-                        .get(&(setting.to_string(), m.clone(), b.clone()))
-                        .map(|v| Stat::of(v).mean)
-                })
-                .collect();
-            (m.clone(), values)
-        })
-        .collect();
+    let mut series: Vec<plots::BudgetSeries> = Vec::new();
+    let mut levels: Vec<plots::Level> = Vec::new();
+    for (key, v) in by_key.iter().filter(|(k, _)| k.setting == setting) {
+        match key.labels.parse::<usize>() {
+            Ok(budget) => match series.iter_mut().find(|s| s.method == key.method) {
+                Some(s) => s.points.push((budget, v.clone())),
+                None => series.push(plots::BudgetSeries {
+                    method: key.method.clone(),
+                    name: key.method.clone(),
+                    points: vec![(budget, v.clone())],
+                }),
+            },
+            Err(_) => levels.push(plots::Level {
+                method: key.method.clone(),
+                name: key.method.clone(),
+                value: Stat::of(v).mean,
+            }),
+        }
+    }
+    if series.is_empty() {
+        return Ok(());
+    }
+    for s in &mut series {
+        s.points.sort_by_key(|p| p.0);
+    }
+    series.sort_by_key(|s| (plots::method_rank(&s.method), s.method.clone()));
+    levels.sort_by_key(|l| (plots::method_rank(&l.method), l.method.clone()));
     let file = format!("score_vs_labels_{}.png", file_safe(setting));
-    plots::lines(
+    plots::score_vs_labels(
         &doc.chart(&file),
-        &format!("{setting}: normalized score"),
-        "labeled trajectories",
+        &format!("{setting}: normalized score (mean ± std over seeds)"),
         "normalized score",
-        &budgets,
         &series,
+        &levels,
     )?;
     doc.image(&file);
     Ok(())
@@ -207,30 +242,38 @@ fn score_vs_labels(setting: &str, by_key: &Scores, doc: &mut Doc) -> Result<(), 
 /// Summary bars: each method at its largest budget, averaged over tasks
 /// (per distraction preset).
 fn summary(settings: &[String], by_key: &Scores, doc: &mut Doc) -> Result<(), ReportError> {
-    let mut summary: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    // (method, preset) -> the scores of every task's seeds.
+    let mut summary: BTreeMap<(String, Option<&str>), Vec<f64>> = BTreeMap::new();
     for setting in settings {
-        let mut best: BTreeMap<String, (String, Vec<f64>)> = BTreeMap::new();
-        for ((t, m, l), v) in by_key {
-            if t == setting && is_budget(l) {
-                let e = best.entry(m.clone()).or_insert((l.clone(), v.clone()));
-                if budget_order(l) > budget_order(&e.0) {
-                    *e = (l.clone(), v.clone());
+        let mut best: BTreeMap<&str, (&str, &Vec<f64>)> = BTreeMap::new();
+        for (k, v) in by_key {
+            if k.setting == *setting && is_budget(&k.labels) {
+                let e = best.entry(&k.method).or_insert((&k.labels, v));
+                if budget_order(&k.labels) > budget_order(e.0) {
+                    *e = (&k.labels, v);
                 }
             }
         }
         let preset = setting.split('/').nth(1);
         for (m, (_, v)) in best {
-            let name = preset.map_or(m.clone(), |p| format!("{m} ({p})"));
-            summary.entry(name).or_default().extend(v);
+            summary
+                .entry((m.to_string(), preset))
+                .or_default()
+                .extend(v);
         }
     }
-    let bars: Vec<(String, f64, f64)> = summary
-        .iter()
-        .map(|(m, v)| {
-            let s = Stat::of(v);
-            (m.clone(), s.mean, s.std)
+    if summary.is_empty() {
+        return Ok(());
+    }
+    let mut bars: Vec<plots::Bar> = summary
+        .into_iter()
+        .map(|((method, preset), values)| plots::Bar {
+            name: preset.map_or(method.clone(), |p| format!("{method} ({p})")),
+            method,
+            values,
         })
         .collect();
+    bars.sort_by_key(|b| (plots::method_rank(&b.method), b.name.clone()));
     plots::bars(
         &doc.chart("summary.png"),
         "normalized score at the largest label budget",
@@ -242,28 +285,60 @@ fn summary(settings: &[String], by_key: &Scores, doc: &mut Doc) -> Result<(), Re
     Ok(())
 }
 
-/// Per LAM name and setting: the closed-form probe's held-out MSE, the
-/// online probe's held-out MSE and its training MSE, over seeds.
-type Probes = BTreeMap<(String, String), [Vec<f64>; 3]>;
+/// What one row of probes groups over seeds: a LAM in one setting. (A
+/// further grouping, such as the backgrounds' split, is one more field
+/// here.)
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ProbeKey {
+    /// Task and distraction preset.
+    setting: String,
+    /// The LAM's name: its method, with the label budget of LAOM +
+    /// supervision.
+    name: String,
+}
+
+/// One group's probes over seeds.
+#[derive(Default)]
+struct ProbeRow {
+    method: String,
+    /// The closed-form probe's held-out MSE.
+    fitted: Vec<f64>,
+    /// The online probe's held-out MSE.
+    held: Vec<f64>,
+    /// The online probe's training MSE.
+    train: Vec<f64>,
+}
+
+type Probes = BTreeMap<ProbeKey, ProbeRow>;
 
 /// The probe table (each LAM beside LAPO) and chart.
 pub(super) fn probes(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     let mut probes: Probes = BTreeMap::new();
     for lam in &cache.lams {
         let e = probes
-            .entry((lam.setting.clone(), lam.name.clone()))
+            .entry(ProbeKey {
+                setting: lam.setting.clone(),
+                name: lam.name.clone(),
+            })
             .or_default();
-        e[0].extend(lam.probe);
+        e.method.clone_from(&lam.method);
+        e.fitted.extend(lam.probe);
         if let Some(s) = &lam.summary {
-            e[1].extend(s.eval.as_ref().map(|m| m.action_mse));
-            e[2].extend(s.final_action_probe);
+            e.held.extend(s.eval.as_ref().map(|m| m.action_mse));
+            e.train.extend(s.final_action_probe);
         }
     }
-    probes.retain(|_, v| v.iter().any(|x| !x.is_empty()));
+    probes.retain(|_, r| !(r.fitted.is_empty() && r.held.is_empty() && r.train.is_empty()));
     if probes.is_empty() {
         return Ok(());
     }
     doc.section("Latent action quality (linear probe MSE, raw actions)");
+    doc.text(
+        "Probe MSE: a linear map from each LAM's latent action to the true action, fitted in \
+         closed form and scored on held-out trajectories (lower is better; the paper's measure \
+         of latent action quality). ÷ LAPO's: each LAM's MSE beside LAPO's in the same setting, \
+         the comparison the paper's ablation ladder makes.",
+    );
     let show = |v: &[f64]| {
         if v.is_empty() {
             "-".into()
@@ -273,21 +348,24 @@ pub(super) fn probes(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     };
     let rows: Vec<Vec<String>> = probes
         .iter()
-        .map(|((t, m), [fitted, held, train])| {
+        .map(|(k, r)| {
             // The paper's yardstick: each LAM's closed-form MSE ÷ LAPO's.
             let lapo = probes
-                .get(&(t.clone(), "lapo".to_string()))
-                .filter(|p| !p[0].is_empty() && !fitted.is_empty());
+                .get(&ProbeKey {
+                    setting: k.setting.clone(),
+                    name: "lapo".to_string(),
+                })
+                .filter(|p| !p.fitted.is_empty() && !r.fitted.is_empty());
             let ratio = lapo.map_or("-".into(), |p| {
-                format!("{:.2}", Stat::of(fitted).mean / Stat::of(&p[0]).mean)
+                format!("{:.2}", Stat::of(&r.fitted).mean / Stat::of(&p.fitted).mean)
             });
             vec![
-                t.clone(),
-                m.clone(),
-                show(fitted),
+                k.setting.clone(),
+                k.name.clone(),
+                show(&r.fitted),
                 ratio,
-                show(held),
-                show(train),
+                show(&r.held),
+                show(&r.train),
             ]
         })
         .collect();
@@ -308,73 +386,125 @@ pub(super) fn probes(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
 /// Bars of each LAM's held-out probe MSE (the closed-form fit where the
 /// pipeline ran it), named by setting when the probes span several.
 fn probe_chart(probes: &Probes, doc: &mut Doc) -> Result<(), ReportError> {
-    let mut settings: Vec<&String> = probes.keys().map(|(t, _)| t).collect();
+    let mut settings: Vec<&String> = probes.keys().map(|k| &k.setting).collect();
     settings.dedup();
     let mut tasks: Vec<&str> = probes
         .keys()
-        .map(|(t, _)| t.split('/').next().unwrap_or(""))
+        .map(|k| k.setting.split('/').next().unwrap_or(""))
         .collect();
     tasks.dedup();
-    let bars: Vec<(String, f64, f64)> = probes
+    let mut bars: Vec<(&String, plots::Bar)> = probes
         .iter()
-        .filter_map(|(k, [fitted, held, _])| {
-            let v = if fitted.is_empty() { held } else { fitted };
-            (!v.is_empty()).then_some((k, v))
+        .filter_map(|(k, r)| {
+            let v = if r.fitted.is_empty() {
+                &r.held
+            } else {
+                &r.fitted
+            };
+            (!v.is_empty()).then_some((k, r, v))
         })
-        .map(|((t, m), v)| {
-            let s = Stat::of(v);
+        .map(|(k, r, v)| {
             // With and without distractors: the preset, or task/preset.
-            let short = match t.split_once('/') {
+            let short = match k.setting.split_once('/') {
                 Some((_, preset)) if tasks.len() == 1 => preset.to_string(),
-                _ => t.clone(),
+                _ => k.setting.clone(),
             };
             let name = if settings.len() > 1 {
-                format!("{m} ({short})")
+                format!("{} ({short})", k.name)
             } else {
-                m.clone()
+                k.name.clone()
             };
-            (name, s.mean, s.std)
+            let bar = plots::Bar {
+                method: r.method.clone(),
+                name,
+                values: v.clone(),
+            };
+            (&k.setting, bar)
         })
         .collect();
     if bars.is_empty() {
         return Ok(());
     }
+    bars.sort_by_key(|(setting, b)| {
+        (
+            *setting,
+            plots::method_rank(&b.method),
+            budget_of(&b.name),
+            b.name.clone(),
+        )
+    });
+    let bars: Vec<plots::Bar> = bars.into_iter().map(|(_, b)| b).collect();
     plots::bars(
         &doc.chart("probe.png"),
-        "held-out latent -> action probe MSE (closed-form; lower is better)",
-        "MSE",
+        "held-out latent → action probe MSE (closed-form; lower is better)",
+        "MSE (mean ± std over seeds)",
         &bars,
     )?;
     doc.image("probe.png");
     Ok(())
 }
 
-/// A named training curve: (step, loss) points.
-type Curve = (String, Vec<(f64, f64)>);
+/// The label budget in a LAM's name (`laom-labels (8 labels)`), for
+/// ordering budgets by number; 0 without one.
+fn budget_of(name: &str) -> usize {
+    name.split_once(" (")
+        .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
 
-/// The LAMs' training losses, one chart per setting.
+/// The LAMs' training losses, one chart per setting: every seed's curve,
+/// coloured by method.
 pub(super) fn curves(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
-    let mut curves: BTreeMap<&str, Vec<Curve>> = BTreeMap::new();
+    let mut curves: BTreeMap<&str, Vec<(&str, plots::Curve)>> = BTreeMap::new();
     for lam in cache.lams.iter().filter(|l| l.summary.is_some()) {
-        curves
-            .entry(&lam.setting)
-            .or_default()
-            .push((format!("{} seed {}", lam.name, lam.seed), lam.curve.clone()));
+        curves.entry(&lam.setting).or_default().push((
+            &lam.seed,
+            plots::Curve {
+                method: lam.method.clone(),
+                name: lam.name.clone(),
+                points: lam.curve.clone(),
+            },
+        ));
     }
     if curves.is_empty() {
         return Ok(());
     }
     doc.section("Training curves");
-    for (setting, series) in &mut curves {
-        // By name, not by stage key (a digest): the same order every time.
-        series.sort_by(|a, b| a.0.cmp(&b.0));
+    let seeds = |series: &[(&str, plots::Curve)]| {
+        let mut s: Vec<&str> = series.iter().map(|(seed, _)| *seed).collect();
+        s.sort_unstable();
+        s.dedup();
+        s.len()
+    };
+    for (setting, mut series) in curves {
+        // By method, name and seed, not by stage key (a digest): the same
+        // order every time.
+        series.sort_by(|(sa, a), (sb, b)| {
+            (
+                plots::method_rank(&a.method),
+                budget_of(&a.name),
+                &a.name,
+                *sa,
+            )
+                .cmp(&(
+                    plots::method_rank(&b.method),
+                    budget_of(&b.name),
+                    &b.name,
+                    *sb,
+                ))
+        });
+        let n = seeds(&series);
         let file = format!("curves_{}.png", file_safe(setting));
+        let curves: Vec<plots::Curve> = series.into_iter().map(|(_, c)| c).collect();
         plots::curves(
             &doc.chart(&file),
-            &format!("{setting}: LAM training loss"),
+            &format!(
+                "{setting}: LAM training loss ({n} seed{}; faint: as logged)",
+                if n == 1 { "" } else { "s" }
+            ),
             "step",
-            "loss",
-            series,
+            "loss (smoothed)",
+            &curves,
         )?;
         doc.image(&file);
     }

@@ -65,7 +65,7 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) {
     }
     doc.section("Unseen distractors: training backgrounds beside held-out videos");
     doc.text(
-        "The paper's held-out distractors are background videos never seen in training (the val split of the Distracting Control Suite's videos, Nikulin et al. 2025, §4). Each row shows the same LAMs or policies on held-out trajectories with the training split's backgrounds and with the val split's; a ratio far from 1 means what was learned does not carry over to new backgrounds.",
+        "The paper's held-out distractors are background videos never seen in training (the val split of the Distracting Control Suite's videos; Nikulin et al., ICML 2025). Each row shows the same LAMs or policies on held-out trajectories with the training split's backgrounds and with the val split's; a ratio far from 1 means what was learned does not carry over to new backgrounds.",
     );
     if both(&probes) {
         let rows: Vec<Vec<String>> = probes

@@ -109,8 +109,8 @@ fn environments(task: TaskId, n: usize, episode_length: usize) -> Result<Vec<Env
         .collect()
 }
 
-/// The learning curve from `metrics.jsonl`: episode returns (mean of every
-/// 10) and greedy evaluations.
+/// The learning curve from `metrics.jsonl` (PNG and SVG): episode returns
+/// and greedy evaluations.
 fn plot_curve(metrics: &Path, out: &Path, task: TaskId) -> Result<()> {
     let text = std::fs::read_to_string(metrics).unwrap_or_default();
     let (mut episodes, mut evals) = (Vec::new(), Vec::new());
@@ -128,19 +128,19 @@ fn plot_curve(metrics: &Path, out: &Path, task: TaskId) -> Result<()> {
             evals.push((step, r));
         }
     }
-    let smoothed: Vec<(f64, f64)> = episodes
-        .chunks(10)
-        .map(|c| {
-            let n = c.len() as f64;
-            (
-                c.last().map_or(0.0, |p| p.0),
-                c.iter().map(|p| p.1).sum::<f64>() / n,
-            )
-        })
-        .collect();
+    // Training episodes faint as played and smoothed over; the greedy
+    // evaluations in the expert's colour.
     let series = vec![
-        ("training episodes (mean of 10)".to_string(), smoothed),
-        ("greedy evaluation".to_string(), evals),
+        plots::Curve {
+            method: "training episodes".to_string(),
+            name: "training episodes".to_string(),
+            points: episodes,
+        },
+        plots::Curve {
+            method: "expert".to_string(),
+            name: "greedy evaluation".to_string(),
+            points: evals,
+        },
     ];
     plots::curves(
         out,

@@ -240,6 +240,7 @@ fn stages_run_once_and_changes_rerun_only_what_follows() {
     for chart in [
         "summary",
         "probe",
+        "probe_unseen",
         "score_vs_labels_cheetah-run-easy",
         "curves_cheetah-run-easy",
     ] {
@@ -442,6 +443,7 @@ downstream = false
     assert!(md.contains("## Cross-embodiment pre-training"), "{md}");
     assert!(md.contains("| probe MSE, leave-one-out |"), "{md}");
     assert!(md.contains("| return, leave-one-out |"), "{md}");
+    assert!(dir.join("cache/report/probe_pretraining.png").exists());
     // Methods without a LAM do not pre-train across tasks: refused before any work.
     std::fs::write(
         &config,

@@ -392,8 +392,8 @@ pub fn write(folder: &Path, out: &Path) -> Result<Written, ReportError> {
         sections::scores(&cache, &mut doc)?;
     }
     sections::probes(&cache, &mut doc)?;
-    transfer::unseen(&cache, &mut doc);
-    transfer::pretraining(&cache, &mut doc);
+    transfer::unseen(&cache, &mut doc)?;
+    transfer::pretraining(&cache, &mut doc)?;
     sections::curves(&cache, &mut doc)?;
     let save = |name: &str, text: &str| {
         let path = out.join(name);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Cache, Doc, Stat};
+use super::{plots, Cache, Doc, ReportError, Stat};
 
 /// `a ± s (n=N)`, or `-` when there is nothing.
 fn cell(v: Option<&Vec<f64>>, digits: usize) -> String {
@@ -34,7 +34,7 @@ fn ratio(num: Option<&Vec<f64>>, den: Option<&Vec<f64>>) -> String {
 type Grid = BTreeMap<Vec<String>, BTreeMap<String, Vec<f64>>>;
 
 /// Probes and returns on training backgrounds beside unseen ones.
-pub(super) fn unseen(cache: &Cache, doc: &mut Doc) {
+pub(super) fn unseen(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     let mut probes: Grid = BTreeMap::new();
     for p in cache.probes.iter().filter(|p| p.pretrain == "in-task") {
         probes
@@ -61,7 +61,7 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) {
             .any(|c| c.contains_key("train") && c.contains_key("val"))
     };
     if !both(&probes) && !both(&returns) {
-        return;
+        return Ok(());
     }
     doc.section("Unseen distractors: training backgrounds beside held-out videos");
     doc.text(
@@ -91,6 +91,26 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) {
             ],
             &rows,
         );
+        let mut bars = Vec::new();
+        for (k, c) in probes
+            .iter()
+            .filter(|(_, c)| c.contains_key("train") && c.contains_key("val"))
+        {
+            for (split, words) in [("train", "training bg"), ("val", "unseen bg")] {
+                bars.push(plots::Bar {
+                    method: k[1].clone(),
+                    name: format!("{} · {} · {words}", k[0], k[1]),
+                    values: c[split].clone(),
+                });
+            }
+        }
+        plots::bars(
+            &doc.chart("probe_unseen.png"),
+            "held-out probe MSE: training vs unseen backgrounds",
+            "MSE (mean ± std over seeds)",
+            &bars,
+        )?;
+        doc.image("probe_unseen.png");
     }
     if both(&returns) {
         let rows: Vec<Vec<String>> = returns
@@ -119,17 +139,18 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) {
             &rows,
         );
     }
+    Ok(())
 }
 
 /// The pre-training modes, in the order shown.
 const MODES: [&str; 3] = ["in-task", "all-tasks", "leave-one-out"];
 
 /// In-task LAMs beside LAMs pre-trained on all tasks or on the others.
-pub(super) fn pretraining(cache: &Cache, doc: &mut Doc) {
+pub(super) fn pretraining(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     let crossed = cache.probes.iter().any(|p| p.pretrain != "in-task")
         || cache.all_evals.iter().any(|(_, p, _)| p != "in-task");
     if !crossed {
-        return;
+        return Ok(());
     }
     // Probes on unseen backgrounds where there are any, else on training ones.
     let split = if cache.probes.iter().any(|p| p.split == "val") {
@@ -178,6 +199,25 @@ pub(super) fn pretraining(cache: &Cache, doc: &mut Doc) {
     if !rows.is_empty() {
         let h: Vec<&str> = header.iter().map(String::as_str).collect();
         doc.table(&h, &rows);
+        let mut bars = Vec::new();
+        for (k, c) in probes.iter().filter(|(_, c)| crossed_row(c)) {
+            for mode in MODES {
+                if let Some(v) = c.get(mode) {
+                    bars.push(plots::Bar {
+                        method: k[1].clone(),
+                        name: format!("{} · {} · {mode}", k[0], k[1]),
+                        values: v.clone(),
+                    });
+                }
+            }
+        }
+        plots::bars(
+            &doc.chart("probe_pretraining.png"),
+            "held-out probe MSE by pre-training data",
+            "MSE (mean ± std over seeds)",
+            &bars,
+        )?;
+        doc.image("probe_pretraining.png");
     }
     let mut header = vec![
         "task/preset".to_string(),
@@ -198,4 +238,5 @@ pub(super) fn pretraining(cache: &Cache, doc: &mut Doc) {
         let h: Vec<&str> = header.iter().map(String::as_str).collect();
         doc.table(&h, &rows);
     }
+    Ok(())
 }

@@ -662,50 +662,37 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
     let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     let action_loss = first["action_loss"].as_f64().unwrap();
     assert!(action_loss.is_finite() && action_loss > 0.0, "{first}");
+    // Refused before any training, saying why.
+    let refused = |name: &str, preset: &str, data: &RunData| {
+        let run = RunDir::new(dir.join(name));
+        train(
+            &run,
+            Some(&tiny(preset, 2)),
+            data,
+            Device::Cpu,
+            None,
+            |_| {},
+        )
+        .unwrap_err()
+        .to_string()
+    };
     let unpaired = RunData {
         also_labeled: Vec::new(),
         ..supervised.clone()
     };
-    let e = train(
-        &RunDir::new(dir.join("y")),
-        Some(&tiny("laom-labels-mini", 2)),
-        &unpaired,
-        Device::Cpu,
-        None,
-        |_| {},
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("--also-labeled"), "{e}");
+    let e = refused("y", "laom-labels-mini", &unpaired);
+    assert!(e.contains("--also-labeled"), "{e}");
     let swapped = RunData {
         also_labeled: vec![hopper.clone()],
         ..supervised.clone()
     };
-    let e = train(
-        &RunDir::new(dir.join("w")),
-        Some(&tiny("laom-labels-mini", 2)),
-        &swapped,
-        Device::Cpu,
-        None,
-        |_| {},
-    )
-    .unwrap_err();
-    assert!(
-        e.to_string().contains("hopper-hop") && e.to_string().contains("walker-run"),
-        "{e}"
-    );
+    let e = refused("w", "laom-labels-mini", &swapped);
+    assert!(e.contains("hopper-hop") && e.contains("walker-run"), "{e}");
     let twice = RunData {
         also: vec![walker.clone(), walker.clone()],
         ..both.clone()
     };
-    let e = train(
-        &RunDir::new(dir.join("z")),
-        Some(&tiny("lapo-mini", 2)),
-        &twice,
-        Device::Cpu,
-        None,
-        |_| {},
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("one file per task"), "{e}");
+    let e = refused("z", "lapo-mini", &twice);
+    assert!(e.contains("one file per task"), "{e}");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{plots, Cache, Doc, ReportError, Stat};
+use super::{plots, Cache, Doc, ProbeRow, ReportError, Stat};
 
 /// `a ± s (n=N)`, or `-` when there is nothing.
 fn cell(v: Option<&Vec<f64>>, digits: usize) -> String {
@@ -33,29 +33,57 @@ fn ratio(num: Option<&Vec<f64>>, den: Option<&Vec<f64>>) -> String {
 /// Values grouped by a row key and a column.
 type Grid = BTreeMap<Vec<String>, BTreeMap<String, Vec<f64>>>;
 
+/// The grid of the (row, column, value) triples `cells`.
+fn grid(cells: impl Iterator<Item = (Vec<String>, String, f64)>) -> Grid {
+    let mut g = Grid::new();
+    for (row, column, value) in cells {
+        g.entry(row)
+            .or_default()
+            .entry(column)
+            .or_default()
+            .push(value);
+    }
+    g
+}
+
+/// The probes of `cache` kept by `keep`, a row per setting and LAM, a
+/// column by `column`.
+fn probe_grid(
+    cache: &Cache,
+    keep: impl Fn(&ProbeRow) -> bool,
+    column: impl Fn(&ProbeRow) -> &str,
+) -> Grid {
+    grid(cache.probes.iter().filter(|p| keep(p)).map(|p| {
+        let row = vec![p.setting.clone(), p.name.clone()];
+        (row, column(p).to_string(), p.mse)
+    }))
+}
+
+/// The returns of `cache`'s evaluations on `split` backgrounds pre-trained
+/// as `pretrain` (either `None`: any), a row per setting, method and
+/// labels, a column by `column` (given split and pre-training).
+fn return_grid(
+    cache: &Cache,
+    split: Option<&str>,
+    pretrain: Option<&str>,
+    column: impl Fn(&str, &str) -> String,
+) -> Grid {
+    grid(
+        cache
+            .all_evals
+            .iter()
+            .filter(|(s, p, _)| split.is_none_or(|x| x == s) && pretrain.is_none_or(|x| x == p))
+            .map(|(s, p, e)| {
+                let row = vec![e.setting.clone(), e.method.clone(), e.labels.clone()];
+                (row, column(s, p), e.result.mean_return)
+            }),
+    )
+}
+
 /// Probes and returns on training backgrounds beside unseen ones.
 pub(super) fn unseen(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
-    let mut probes: Grid = BTreeMap::new();
-    for p in cache.probes.iter().filter(|p| p.pretrain == "in-task") {
-        probes
-            .entry(vec![p.setting.clone(), p.name.clone()])
-            .or_default()
-            .entry(p.split.clone())
-            .or_default()
-            .push(p.mse);
-    }
-    let mut returns: Grid = BTreeMap::new();
-    for (split, pretrain, e) in &cache.all_evals {
-        if pretrain != "in-task" {
-            continue;
-        }
-        returns
-            .entry(vec![e.setting.clone(), e.method.clone(), e.labels.clone()])
-            .or_default()
-            .entry(split.clone())
-            .or_default()
-            .push(e.result.mean_return);
-    }
+    let probes = probe_grid(cache, |p| p.pretrain == "in-task", |p| &p.split);
+    let returns = return_grid(cache, None, Some("in-task"), |s, _| s.to_string());
     let both = |g: &Grid| {
         g.values()
             .any(|c| c.contains_key("train") && c.contains_key("val"))
@@ -158,27 +186,8 @@ pub(super) fn pretraining(cache: &Cache, doc: &mut Doc) -> Result<(), ReportErro
     } else {
         "train"
     };
-    let mut probes: Grid = BTreeMap::new();
-    for p in cache.probes.iter().filter(|p| p.split == split) {
-        probes
-            .entry(vec![p.setting.clone(), p.name.clone()])
-            .or_default()
-            .entry(p.pretrain.clone())
-            .or_default()
-            .push(p.mse);
-    }
-    let mut returns: Grid = BTreeMap::new();
-    for (s, pretrain, e) in &cache.all_evals {
-        if s != "train" {
-            continue;
-        }
-        returns
-            .entry(vec![e.setting.clone(), e.method.clone(), e.labels.clone()])
-            .or_default()
-            .entry(pretrain.clone())
-            .or_default()
-            .push(e.result.mean_return);
-    }
+    let probes = probe_grid(cache, |p| p.split == split, |p| &p.pretrain);
+    let returns = return_grid(cache, Some("train"), None, |_, p| p.to_string());
     let crossed_row = |c: &BTreeMap<String, Vec<f64>>| c.keys().any(|m| m != "in-task");
     doc.section("Cross-embodiment pre-training");
     doc.text(&format!(

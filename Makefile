@@ -27,13 +27,17 @@ test: setup
 # `lam pipeline --emit slurm` on a real one-node Slurm the test starts itself
 # (crates/cli/tests/slurm.rs, ~1 min on 2 cores): installs Debian's slurm-wlm
 # and munge with apt first when they are missing (root). `make test` skips
-# that test, saying why, where they are not installed; here a skip fails.
+# that test, saying why, where they are not installed; here a skip fails,
+# unless SLURM_REQUIRED is empty (CI: a machine that cannot install or start
+# the daemons skips, saying why; a failing pipeline still fails).
+SLURM_REQUIRED ?= 1
 slurm-test: setup
 	@if ! PATH="$$PATH:/usr/sbin:/sbin" command -v slurmctld >/dev/null || ! PATH="$$PATH:/usr/sbin:/sbin" command -v munged >/dev/null; then \
 		echo "installing slurm-wlm and munge (apt)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge) \
+			|| [ -z "$(SLURM_REQUIRED)" ]; \
 	fi
-	PATH="$$PATH:/usr/sbin:/sbin" LAM_SLURM_TEST_REQUIRED=1 OMP_NUM_THREADS=1 LAM_SHARED_DIR=$(abspath $(SHARED)) \
+	PATH="$$PATH:/usr/sbin:/sbin" $(if $(SLURM_REQUIRED),LAM_SLURM_TEST_REQUIRED=1) OMP_NUM_THREADS=1 LAM_SHARED_DIR=$(abspath $(SHARED)) \
 		$(CARGO) test -p lam --test slurm -- --nocapture
 
 lint: setup

@@ -380,6 +380,13 @@ name = "all"
 methods = ["lapo"]
 pretrain = "all-tasks"
 downstream = false
+
+# In-task LAPO: over two tasks, each is also the other task's
+# leave-one-out LAPO (one stage, labelled in-task).
+[[arms]]
+name = "in"
+methods = ["lapo"]
+downstream = false
 "#,
         cache = dir.join("cache").display(),
         experts = shared().join("reference/experts").display(),
@@ -399,20 +406,23 @@ downstream = false
         .iter()
         .filter(|(k, _)| k.starts_with("lam-"))
         .collect();
-    // Two leave-one-out LAMs per method (one per task left out) and one
-    // all-tasks LAM.
+    // Two leave-one-out LAMs per method (one per task left out; LAPO's are
+    // the in-task LAPOs of the other task) and one all-tasks LAM.
     assert_eq!(lams.len(), 5, "{lams:?}");
     for (key, l) in &lams {
         let data = std::fs::read_to_string(dir.join("cache").join(key).join("data.toml")).unwrap();
         let files = data.matches("data.hdf5").count();
-        match l["pretrain"].as_str().unwrap() {
+        match l["pretrain"].as_str().unwrap_or("in-task") {
             // LAOM + supervision: on the other task's labeled subset.
             "leave-one-out" if l["method"] == "laom-labels" => {
                 assert_eq!(l["labels"], "2");
                 assert!(data.contains("labeled.hdf5"), "{data}");
                 assert_eq!(files, 2, "training file and held-out file: {data}");
             }
-            "leave-one-out" => assert_eq!(files, 2, "training file and held-out file: {data}"),
+            "in-task" => {
+                assert_eq!(l["method"], "lapo");
+                assert_eq!(files, 2, "training file and held-out file: {data}");
+            }
             "all-tasks" => {
                 assert_eq!(l["task"], "cheetah-run+walker-run");
                 assert_eq!(files, 3, "two training files and a held-out file: {data}");
@@ -434,14 +444,28 @@ downstream = false
         .filter(|(k, _)| k.starts_with("probe-"))
         .map(|(_, l)| l)
         .collect();
-    assert_eq!(probes.len(), 6, "{probes:?}");
+    assert_eq!(probes.len(), 8, "{probes:?}");
     for task in ["cheetah-run", "walker-run"] {
-        assert_eq!(probes.iter().filter(|p| p["task"] == task).count(), 3);
+        let of = |pretrain: &str| {
+            probes
+                .iter()
+                .filter(|p| {
+                    p["task"] == task && p["pretrain"].as_str().unwrap_or("in-task") == pretrain
+                })
+                .count()
+        };
+        assert_eq!(
+            (of("in-task"), of("leave-one-out"), of("all-tasks")),
+            (1, 2, 1),
+            "{task}: {probes:?}"
+        );
     }
     // The report shows each task's leave-one-out LAM and policy.
     let md = std::fs::read_to_string(dir.join("cache/report/report.md")).unwrap();
     assert!(md.contains("## Cross-embodiment pre-training"), "{md}");
     assert!(md.contains("| probe MSE, leave-one-out |"), "{md}");
+    // The in-task LAPOs keep their place in the probe table.
+    assert!(md.contains("| lapo |"), "{md}");
     assert!(md.contains("| return, leave-one-out |"), "{md}");
     assert!(dir.join("cache/report/probe_pretraining.png").exists());
     // Methods without a LAM do not pre-train across tasks: refused before any work.

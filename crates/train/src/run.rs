@@ -402,7 +402,8 @@ pub fn train(
             config.method
         )));
     }
-    if cross && config.needs_labels() && data.also_labeled.len() != data.also.len() {
+    let unpaired = data.also_labeled.len() != data.also.len();
+    if unpaired && (!data.also_labeled.is_empty() || (cross && config.needs_labels())) {
         return Err(RunError::Config(format!(
             "--also-labeled: supervision on several tasks needs a labeled file per task, in the order of --also ({} --also, {} --also-labeled)",
             data.also.len(),
@@ -452,6 +453,15 @@ pub fn train(
                 loader_config(t.labeled_batch_size, config.seed ^ 0x1abe1, start as u64),
                 layout(f32::NAN),
             )?;
+            if l.frame() != loader.frame() {
+                return Err(RunError::Config(format!(
+                    "{}: frames are {:?}, the training file {} has {:?}",
+                    file.display(),
+                    l.frame(),
+                    data.data.display(),
+                    loader.frame()
+                )));
+            }
             let (h, _) = l.frame();
             let (st, a) = l.sizes();
             let s = DataShape {

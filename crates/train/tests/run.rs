@@ -682,6 +682,12 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
     };
     let e = refused("y", "laom-labels-mini", &unpaired);
     assert!(e.contains("--also-labeled"), "{e}");
+    let alone = RunData {
+        also: Vec::new(),
+        ..supervised.clone()
+    };
+    let e = refused("v", "laom-labels-mini", &alone);
+    assert!(e.contains("--also-labeled"), "{e}");
     let swapped = RunData {
         also_labeled: vec![hopper.clone()],
         ..supervised.clone()

@@ -145,7 +145,7 @@ pub fn run(mut args: PipelineArgs) -> Result<()> {
     let tally = |ran: usize, cached: usize| {
         format!(
             "{ran} run · {cached} cached · {} left",
-            total - ran - cached
+            total.saturating_sub(ran + cached)
         )
     };
     let overall = bars.overall().cloned().expect("an overall bar");

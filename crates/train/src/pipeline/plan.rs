@@ -457,6 +457,10 @@ impl TaskPlan<'_> {
                 l.insert("split".into(), h.split.clone());
                 // A cross-task LAM is probed on this task's files.
                 l.insert("task".into(), self.task.name().into());
+                match self.pretrain {
+                    Pretrain::InTask => l.remove("pretrain"),
+                    p => l.insert("pretrain".into(), p.name().into()),
+                };
                 l
             });
             let on = match self.pretrain {
@@ -605,11 +609,16 @@ impl TaskPlan<'_> {
             None,
             title,
         );
+        // Leave-one-out over two tasks trains on one: the same stage as
+        // that task's in-task LAM, which keeps its own label (the probes
+        // and evaluations say how it is used).
         let i = self.p.index[&key];
-        let mut l = label(self.task, &f.preset, method, budget_label(budget), seed);
-        l.insert("task".into(), tasks);
-        l.insert("pretrain".into(), pretrain.name().into());
-        self.p.stages[i].label = Some(l);
+        if self.p.stages[i].label.is_none() {
+            let mut l = label(self.task, &f.preset, method, budget_label(budget), seed);
+            l.insert("task".into(), tasks);
+            l.insert("pretrain".into(), pretrain.name().into());
+            self.p.stages[i].label = Some(l);
+        }
         key
     }
 

@@ -12,7 +12,7 @@ build: setup
 	$(CARGO) build --release -p lam
 
 # The main job on a small built-in default, self-contained (examples/demo.toml,
-# ~15 min on 2 cores): collect cheetah-run under scale_easy_video_hard with the
+# 15-21 min on 2 cores): collect cheetah-run under scale_easy_video_hard with the
 # shipped expert in experts/, train LAOM + supervision and LAPO (mini) and
 # probe both on held-out backgrounds, carry LAOM + supervision through latent
 # BC, a decoder and evaluation, and write runs/demo/report/report.html.

@@ -309,15 +309,19 @@ pub fn train(
     until: Option<usize>,
     mut on_event: impl FnMut(RunEvent),
 ) -> Result<RunSummary, RunError> {
-    let shape_of = |loader: &Loader, file: &Path| -> Result<DataShape, RunError> {
-        let (h, w) = loader.frame();
+    // The sizes of a loader's batches (frame, then state and action values).
+    let shape_of = |frame: (usize, usize),
+                    sizes: (usize, usize),
+                    file: &Path|
+     -> Result<DataShape, RunError> {
+        let (h, w) = frame;
         if h != w {
             return Err(RunError::Config(format!(
                 "{}: frames are {h}x{w}; the models take square frames",
                 file.display()
             )));
         }
-        let (s, a) = loader.sizes();
+        let (s, a) = sizes;
         Ok(DataShape {
             image: h as i64,
             action_dim: a as i64,
@@ -428,21 +432,7 @@ pub fn train(
         loader_config(t.batch_size, config.seed, start as u64),
         layout(0.0),
     )?;
-    let shape = {
-        let (h, w) = loader.frame();
-        if h != w {
-            return Err(RunError::Config(format!(
-                "{}: frames are {h}x{w}; the models take square frames",
-                data.data.display()
-            )));
-        }
-        let (s, a) = loader.sizes();
-        DataShape {
-            image: h as i64,
-            action_dim: a as i64,
-            state_dim: s as i64,
-        }
-    };
+    let shape = shape_of(loader.frame(), loader.sizes(), &data.data)?;
     let mut labeled = match (&data.labeled, config.needs_labels()) {
         (Some(file), true) => {
             let files: Vec<PathBuf> = std::iter::once(file.clone())
@@ -453,22 +443,7 @@ pub fn train(
                 loader_config(t.labeled_batch_size, config.seed ^ 0x1abe1, start as u64),
                 layout(f32::NAN),
             )?;
-            if l.frame() != loader.frame() {
-                return Err(RunError::Config(format!(
-                    "{}: frames are {:?}, the training file {} has {:?}",
-                    file.display(),
-                    l.frame(),
-                    data.data.display(),
-                    loader.frame()
-                )));
-            }
-            let (h, _) = l.frame();
-            let (st, a) = l.sizes();
-            let s = DataShape {
-                image: h as i64,
-                action_dim: a as i64,
-                state_dim: st as i64,
-            };
+            let s = shape_of(l.frame(), l.sizes(), file)?;
             if s != shape {
                 return Err(RunError::Config(format!(
                     "{}: {s:?} differs from the training file {}: {shape:?}",
@@ -498,17 +473,10 @@ pub fn train(
         Some(file) => {
             let mut l = Loader::open(file, loader_config(t.batch_size, 0xE7A1, 0))?;
             // (A cross-task run's held-out batches are padded as its own.)
-            let (sizes, image) = (l.sizes(), shape_of(&l, file)?.image);
+            let (s, sizes) = (shape_of(l.frame(), l.sizes(), file)?, l.sizes());
             let pad_to = (shape.state_dim as usize, shape.action_dim as usize);
-            let s = DataShape {
-                image,
-                action_dim: pad_to.1 as i64,
-                state_dim: pad_to.0 as i64,
-            };
-            let fits = sizes == pad_to
-                || (!data.also.is_empty() && sizes.0 <= pad_to.0 && sizes.1 <= pad_to.1);
+            let fits = sizes == pad_to || (cross && sizes.0 <= pad_to.0 && sizes.1 <= pad_to.1);
             if !fits || s.image != shape.image {
-                let s = shape_of(&l, file)?;
                 return Err(RunError::Config(format!(
                     "{}: {s:?} differs from the training file: {shape:?}",
                     file.display()

@@ -343,6 +343,50 @@ impl TaskPlan<'_> {
         }
     }
 
+    /// The overrides of a training stage of `role`: `seed=N`, then the
+    /// experiment's for the role.
+    fn sets(&self, role: Role, seed: u64) -> Vec<String> {
+        let s = &self.x.sets;
+        let role_sets = match role {
+            Role::Lam => &s.lam,
+            Role::LatentBc => &s.latent_bc,
+            Role::Decoder => &s.decoder,
+            Role::Bc => &s.bc,
+            Role::Idm => &s.idm,
+        };
+        let mut sets = vec![format!("seed={seed}")];
+        sets.extend(role_sets.iter().cloned());
+        sets
+    }
+
+    /// A seeded labeled subset of `budget` trajectories of `task`'s
+    /// training file in `files`: its stage key and file.
+    fn sample_labeled(
+        &mut self,
+        task: TaskId,
+        files: &Files,
+        budget: usize,
+        seed: u64,
+    ) -> (String, PathBuf) {
+        let title = format!(
+            "sample {budget} labeled trajectories · {}/{} · seed {seed}",
+            task.name(),
+            files.preset
+        );
+        let key = self.p.add(
+            Stage::SampleLabeled {
+                data: files.data.clone(),
+                trajectories: budget,
+                seed,
+            },
+            &[&files.data_key],
+            None,
+            title,
+        );
+        let file = self.p.output_of(&key);
+        (key, file)
+    }
+
     /// A training stage of `role` from the preset `name` (scaled by the
     /// experiment) with `seed` and the role's overrides; `labels` says in
     /// its title what labels it learns from.
@@ -359,16 +403,7 @@ impl TaskPlan<'_> {
         deps: &[&str],
         labels: &str,
     ) -> String {
-        let s = &self.x.sets;
-        let role_sets = match role {
-            Role::Lam => &s.lam,
-            Role::LatentBc => &s.latent_bc,
-            Role::Decoder => &s.decoder,
-            Role::Bc => &s.bc,
-            Role::Idm => &s.idm,
-        };
-        let mut sets = vec![format!("seed={seed}")];
-        sets.extend(role_sets.iter().cloned());
+        let sets = self.sets(role, seed);
         let teacher = teacher.map(|k| self.p.output_of(k));
         let preset = format!("{name}{}", self.suffix);
         let mut title = format!("train {preset} · {}", self.setting(&f.preset));
@@ -554,31 +589,13 @@ impl TaskPlan<'_> {
         let mut labeled: Vec<(String, PathBuf)> = Vec::new();
         if let Some(b) = budget {
             for (task, files) in &trained {
-                let title = format!(
-                    "sample {b} labeled trajectories · {}/{} · seed {seed}",
-                    task.name(),
-                    f.preset
-                );
-                let key = self.p.add(
-                    Stage::SampleLabeled {
-                        data: files.data.clone(),
-                        trajectories: b,
-                        seed,
-                    },
-                    &[&files.data_key],
-                    None,
-                    title,
-                );
-                let file = self.p.output_of(&key);
-                labeled.push((key, file));
+                labeled.push(self.sample_labeled(*task, files, b, seed));
             }
         }
         let (first, rest) = trained.split_first().expect("two tasks or more");
         let names: Vec<&str> = trained.iter().map(|(t, _)| t.name()).collect();
         let tasks = names.join("+");
-        let s = &self.x.sets;
-        let mut sets = vec![format!("seed={seed}")];
-        sets.extend(s.lam.iter().cloned());
+        let sets = self.sets(Role::Lam, seed);
         let preset = format!("{method}{}", self.suffix);
         let mut deps: Vec<&str> = vec![&first.1.val_key];
         deps.extend(trained.iter().map(|(_, f)| f.data_key.as_str()));
@@ -700,21 +717,7 @@ impl TaskPlan<'_> {
                 };
                 for &budget in budgets {
                     let words = labels_words(Some(budget));
-                    let title = format!(
-                        "sample {budget} labeled trajectories · {} · seed {seed}",
-                        self.setting(preset)
-                    );
-                    let labeled_key = self.p.add(
-                        Stage::SampleLabeled {
-                            data: f.data.clone(),
-                            trajectories: budget,
-                            seed,
-                        },
-                        &[&f.data_key],
-                        None,
-                        title,
-                    );
-                    let labeled = self.p.output_of(&labeled_key);
+                    let (labeled_key, labeled) = self.sample_labeled(self.task, &f, budget, seed);
                     for m in arm.methods {
                         if !arm.downstream && m != "laom-labels" {
                             continue;

@@ -118,6 +118,7 @@ fn read<T: DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
 }
 
 /// One evaluated policy (or yardstick) of the cache.
+#[derive(Clone)]
 struct Eval {
     /// Task and distraction preset, e.g. `cheetah-run/easy`.
     setting: String,
@@ -188,24 +189,18 @@ impl Cache {
             "all" => field(l, "method"),
             b => format!("{} ({b} labels)", field(l, "method")),
         };
-        let split_of = |l: &BTreeMap<String, String>| match field(l, "split").as_str() {
-            "" => "val".to_string(),
-            s => s.to_string(),
+        // A field older caches do not record, as what they did.
+        let or = |l: &BTreeMap<String, String>, f: &str, default: &str| {
+            l.get(f).cloned().unwrap_or_else(|| default.to_string())
         };
-        let pretrain_of = |l: &BTreeMap<String, String>| match field(l, "pretrain").as_str() {
-            "" => "in-task".to_string(),
-            p => p.to_string(),
-        };
+        let pretrain_of = |l: &BTreeMap<String, String>| or(l, "pretrain", "in-task");
         // Evaluations: those on the data's own backgrounds of in-task
         // policies for the score sections (older caches name no split:
         // their evaluations are on the data's backgrounds), every one for
         // the side-by-side sections.
         let (mut evals, mut all_evals) = (Vec::new(), Vec::new());
         for (key, l) in record.labels.iter().filter(|(k, _)| k.starts_with("eval-")) {
-            let split = match field(l, "split").as_str() {
-                "" => "train".to_string(),
-                s => s.to_string(),
-            };
+            let split = or(l, "split", "train");
             let e = Eval {
                 setting: setting(l),
                 method: field(l, "method"),
@@ -214,12 +209,7 @@ impl Cache {
             };
             let pretrain = pretrain_of(l);
             if split == "train" && pretrain == "in-task" {
-                evals.push(Eval {
-                    setting: e.setting.clone(),
-                    method: e.method.clone(),
-                    labels: e.labels.clone(),
-                    result: e.result.clone(),
-                });
+                evals.push(e.clone());
             }
             all_evals.push((split, pretrain, e));
         }
@@ -239,7 +229,8 @@ impl Cache {
             let Some(score) = p.latent_action else {
                 continue;
             };
-            let split = split_of(l);
+            // (Older caches probed on the val split only.)
+            let split = or(l, "split", "val");
             probes.push(ProbeRow {
                 setting: setting(l),
                 name: lam_name(l),

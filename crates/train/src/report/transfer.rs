@@ -80,14 +80,31 @@ fn return_grid(
     )
 }
 
+/// Whether a row has values on both background splits.
+fn has_both(columns: &BTreeMap<String, Vec<f64>>) -> bool {
+    columns.contains_key("train") && columns.contains_key("val")
+}
+
+/// Table rows of the grid's rows with both splits: the row's key, the
+/// training and unseen cells with `digits` decimals, and unseen ÷ training.
+fn side_by_side(g: &Grid, digits: usize) -> Vec<Vec<String>> {
+    g.iter()
+        .filter(|(_, c)| has_both(c))
+        .map(|(k, c)| {
+            let mut row = k.clone();
+            row.push(cell(c.get("train"), digits));
+            row.push(cell(c.get("val"), digits));
+            row.push(ratio(c.get("val"), c.get("train")));
+            row
+        })
+        .collect()
+}
+
 /// Probes and returns on training backgrounds beside unseen ones.
 pub(super) fn unseen(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     let probes = probe_grid(cache, |p| p.pretrain == "in-task", |p| &p.split);
     let returns = return_grid(cache, None, Some("in-task"), |s, _| s.to_string());
-    let both = |g: &Grid| {
-        g.values()
-            .any(|c| c.contains_key("train") && c.contains_key("val"))
-    };
+    let both = |g: &Grid| g.values().any(has_both);
     if !both(&probes) && !both(&returns) {
         return Ok(());
     }
@@ -96,19 +113,7 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
         "The paper's held-out distractors are background videos never seen in training (the val split of the Distracting Control Suite's videos; Nikulin et al., ICML 2025). Each row shows the same LAMs or policies on held-out trajectories with the training split's backgrounds and with the val split's; a ratio far from 1 means what was learned does not carry over to new backgrounds.",
     );
     if both(&probes) {
-        let rows: Vec<Vec<String>> = probes
-            .iter()
-            .filter(|(_, c)| c.contains_key("train") && c.contains_key("val"))
-            .map(|(k, c)| {
-                vec![
-                    k[0].clone(),
-                    k[1].clone(),
-                    cell(c.get("train"), 4),
-                    cell(c.get("val"), 4),
-                    ratio(c.get("val"), c.get("train")),
-                ]
-            })
-            .collect();
+        let rows = side_by_side(&probes, 4);
         doc.table(
             &[
                 "setting",
@@ -120,10 +125,7 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
             &rows,
         );
         let mut bars = Vec::new();
-        for (k, c) in probes
-            .iter()
-            .filter(|(_, c)| c.contains_key("train") && c.contains_key("val"))
-        {
+        for (k, c) in probes.iter().filter(|(_, c)| has_both(c)) {
             for (split, words) in [("train", "training bg"), ("val", "unseen bg")] {
                 bars.push(plots::Bar {
                     method: k[1].clone(),
@@ -141,20 +143,7 @@ pub(super) fn unseen(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
         doc.image("probe_unseen.png");
     }
     if both(&returns) {
-        let rows: Vec<Vec<String>> = returns
-            .iter()
-            .filter(|(_, c)| c.contains_key("train") && c.contains_key("val"))
-            .map(|(k, c)| {
-                vec![
-                    k[0].clone(),
-                    k[1].clone(),
-                    k[2].clone(),
-                    cell(c.get("train"), 1),
-                    cell(c.get("val"), 1),
-                    ratio(c.get("val"), c.get("train")),
-                ]
-            })
-            .collect();
+        let rows = side_by_side(&returns, 1);
         doc.table(
             &[
                 "setting",

@@ -215,6 +215,7 @@ fn bad_requests_are_clear_errors() {
     )
     .unwrap();
     w.append(&lam_data::Trajectory {
+        ground_truth: None,
         obs: vec![0; 20 * 8 * 8 * 3],
         states: vec![0.0; 20],
         actions: vec![0.0; 20],

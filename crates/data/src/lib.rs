@@ -15,7 +15,7 @@ pub mod reader;
 pub mod writer;
 
 pub use error::DataError;
-pub use layout::{DatasetAttrs, Trajectory};
+pub use layout::{DatasetAttrs, GroundTruth, Trajectory};
 pub use lock::OutputLock;
 pub use reader::DatasetReader;
 pub use writer::{partial_path, DatasetWriter, WriteOptions};

@@ -8,7 +8,7 @@ use hdf5::types::TypeDescriptor;
 
 use crate::attrs;
 use crate::error::{Context, DataError};
-use crate::layout::{DatasetAttrs, Trajectory};
+use crate::layout::{DatasetAttrs, GroundTruth, Trajectory, GRID, GROUND_TRUTH};
 
 /// The trajectory groups of a file and their checked shapes.
 #[derive(Clone, Debug, Default)]
@@ -20,6 +20,8 @@ pub(crate) struct Scan {
     pub frame: (usize, usize),
     pub state_size: usize,
     pub action_size: usize,
+    /// Materials of the ground truth every group records (None: not recorded).
+    pub materials: Option<usize>,
 }
 
 fn invalid(
@@ -57,6 +59,78 @@ fn element(d: &hdf5::Dataset, file: &Path, item: &str) -> Result<TypeDescriptor,
     d.dtype()
         .and_then(|t| t.to_descriptor())
         .ctx(file, || format!("reading the type of {item}"))
+}
+
+/// Checks the optional `ground_truth` subgroup of trajectory group `name`
+/// (`len` steps of `frame`); returns its material count, None when absent.
+fn scan_ground_truth(
+    g: &hdf5::Group,
+    path: &Path,
+    name: &str,
+    len: usize,
+    frame: (usize, usize),
+) -> Result<Option<usize>, DataError> {
+    if !g.link_exists(GROUND_TRUTH) {
+        return Ok(None);
+    }
+    let gname = format!("{name}/{GROUND_TRUTH}");
+    let gt = g
+        .group(GROUND_TRUTH)
+        .ctx(path, || format!("opening group \"{gname}\""))?;
+    let item = |field: &str| format!("group \"{gname}\" dataset \"{field}\"");
+    use hdf5::types::IntSize;
+    let f32 = TypeDescriptor::Float(hdf5::types::FloatSize::U4);
+    let fields: [(&str, TypeDescriptor, &str); 5] = [
+        (
+            "agent_mask",
+            TypeDescriptor::Unsigned(IntSize::U1),
+            "uint8 [T, H, W]",
+        ),
+        (
+            "camera",
+            TypeDescriptor::Float(hdf5::types::FloatSize::U8),
+            "float64 [T, 4]",
+        ),
+        (
+            "background",
+            TypeDescriptor::Integer(IntSize::U4),
+            "int32 [T, 2]",
+        ),
+        ("background_grid", f32.clone(), "float32 [T, 4, 4, 3]"),
+        (
+            "colour",
+            TypeDescriptor::Float(hdf5::types::FloatSize::U4),
+            "float32 [T, M, 3]",
+        ),
+    ];
+    let mut materials = 0;
+    for (field, want, expected) in fields {
+        let d = dataset(&gt, path, &gname, field)?;
+        let (shape, ty) = (d.shape(), element(&d, path, &item(field))?);
+        let fits = ty == want
+            && match field {
+                "agent_mask" => shape == [len, frame.0, frame.1],
+                "camera" => shape == [len, 4],
+                "background" => shape == [len, 2],
+                "background_grid" => shape == [len, GRID, GRID, 3],
+                _ => shape.len() == 3 && shape[0] == len && shape[2] == 3,
+            };
+        if !fits {
+            return Err(invalid(
+                path,
+                item(field),
+                format!(
+                    "{expected} with T = {len} and frames {}x{}",
+                    frame.0, frame.1
+                ),
+                format!("{ty} {shape:?}"),
+            ));
+        }
+        if field == "colour" {
+            materials = shape[1];
+        }
+    }
+    Ok(Some(materials))
 }
 
 /// Lists and checks every trajectory group of an open file (no data read).
@@ -119,10 +193,23 @@ pub(crate) fn scan(file: &hdf5::File, path: &Path) -> Result<Scan, DataError> {
             sizes[k] = s[1];
         }
         let ret = attrs::read_number(&g, path, &format!("group \"{name}\""), "traj_return")?;
+        let materials = scan_ground_truth(&g, path, &name, len, frame)?;
         if scan.groups.is_empty() {
             scan.frame = frame;
             scan.state_size = sizes[0];
             scan.action_size = sizes[1];
+            scan.materials = materials;
+        } else if materials != scan.materials {
+            let said = |m: Option<usize>| match m {
+                Some(m) => format!("ground truth of {m} materials"),
+                None => "no ground truth".to_string(),
+            };
+            return Err(invalid(
+                path,
+                format!("group \"{name}\""),
+                format!("{} like group \"0\"", said(scan.materials)),
+                said(materials),
+            ));
         } else if (frame, sizes[0], sizes[1]) != (scan.frame, scan.state_size, scan.action_size) {
             return Err(invalid(
                 path,
@@ -409,10 +496,90 @@ impl DatasetReader {
         self.read_floats(i, "actions")
     }
 
-    /// Trajectory `i` in full.
+    /// Whether the file records the simulator's ground truth (every
+    /// trajectory does, or none).
+    pub fn has_ground_truth(&self) -> bool {
+        self.scan.materials.is_some()
+    }
+
+    /// A dataset of trajectory `i`'s ground truth, read whole.
+    fn read_truth<T: hdf5::H5Type>(&self, i: usize, field: &str) -> Result<Vec<T>, DataError> {
+        let g = self.group(i)?;
+        let what = || format!("reading group \"{i}/{GROUND_TRUTH}\" dataset \"{field}\"");
+        let d = g
+            .group(GROUND_TRUTH)
+            .and_then(|gt| gt.dataset(field))
+            .ctx(&self.path, what)?;
+        d.read_raw::<T>().ctx(&self.path, what)
+    }
+
+    /// The agent masks of trajectory `i` (`len x h x w`, 1 = agent), None
+    /// when the file records no ground truth.
+    pub fn read_agent_mask(&self, i: usize) -> Result<Option<Vec<u8>>, DataError> {
+        if !self.has_ground_truth() {
+            return Ok(None);
+        }
+        let mask: Vec<u8> = self.read_truth(i, "agent_mask")?;
+        if let Some(at) = mask.iter().position(|&v| v > 1) {
+            let (h, w) = self.scan.frame;
+            return Err(DataError::Invalid {
+                file: self.path.clone(),
+                item: format!(
+                    "group \"{i}/{GROUND_TRUTH}\" dataset \"agent_mask\" step {} pixel {}",
+                    at / (h * w),
+                    at % (h * w)
+                ),
+                expected: "0 or 1".into(),
+                found: mask[at].to_string(),
+            });
+        }
+        Ok(Some(mask))
+    }
+
+    /// The ground truth of trajectory `i`, None when the file records none.
+    /// `with_mask` false leaves `agent_mask` empty (the distractor state
+    /// alone is a few bytes per step).
+    pub fn read_ground_truth(
+        &self,
+        i: usize,
+        with_mask: bool,
+    ) -> Result<Option<GroundTruth>, DataError> {
+        let Some(materials) = self.scan.materials else {
+            return Ok(None);
+        };
+        let agent_mask = if with_mask {
+            self.read_agent_mask(i)?.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let camera: Vec<f64> = self.read_truth(i, "camera")?;
+        if let Some(at) = camera.iter().position(|x| !x.is_finite()) {
+            return Err(DataError::Invalid {
+                file: self.path.clone(),
+                item: format!(
+                    "group \"{i}/{GROUND_TRUTH}\" dataset \"camera\" step {} entry {}",
+                    at / 4,
+                    at % 4
+                ),
+                expected: "finite numbers".into(),
+                found: camera[at].to_string(),
+            });
+        }
+        Ok(Some(GroundTruth {
+            agent_mask,
+            camera,
+            background: self.read_truth(i, "background")?,
+            background_grid: self.read_truth(i, "background_grid")?,
+            colour: self.read_truth(i, "colour")?,
+            materials,
+        }))
+    }
+
+    /// Trajectory `i` in full (with its ground truth when recorded).
     pub fn trajectory(&self, i: usize) -> Result<Trajectory, DataError> {
         let len = self.lengths().get(i).copied().unwrap_or(0);
         Ok(Trajectory {
+            ground_truth: self.read_ground_truth(i, true)?,
             obs: self.read_obs(i, 0..len)?,
             states: self.read_states(i)?,
             actions: self.read_actions(i)?,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::attrs;
 use crate::error::{Context, DataError};
-use crate::layout::{DatasetAttrs, Trajectory};
+use crate::layout::{DatasetAttrs, GroundTruth, Trajectory, GRID, GROUND_TRUTH};
 use crate::lock::OutputLock;
 use crate::reader::DatasetReader;
 
@@ -49,9 +49,13 @@ pub struct DatasetWriter {
     file: hdf5::File,
     attrs: DatasetAttrs,
     returns: Vec<f64>,
-    /// Shapes fixed by the first trajectory: frame, state size, action size.
-    shape: Option<((usize, usize), usize, usize)>,
+    /// Shapes fixed by the first trajectory: frame, state size, action
+    /// size, and materials in the ground truth (None: not recorded).
+    shape: Option<Shape>,
 }
+
+/// What every trajectory of a file shares.
+type Shape = ((usize, usize), usize, usize, Option<usize>);
 
 impl std::fmt::Debug for DatasetWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -126,6 +130,60 @@ fn check_settings(
             ),
         });
     }
+    Ok(())
+}
+
+/// Writes the `ground_truth` subgroup of a trajectory group.
+fn write_ground_truth(
+    group: &hdf5::Group,
+    path: &Path,
+    item: &str,
+    g: &GroundTruth,
+    len: usize,
+    (h, w): (usize, usize),
+) -> Result<(), DataError> {
+    let what = |name: &str| format!("writing {item} dataset \"{GROUND_TRUTH}/{name}\"");
+    let gt = group.create_group(GROUND_TRUTH).ctx(path, || {
+        format!("creating {item} subgroup \"{GROUND_TRUTH}\"")
+    })?;
+    // Masks are mostly zeros: deflate shrinks them ~20x at little cost.
+    gt.new_dataset::<u8>()
+        .shape([len, h, w])
+        .chunk([len.clamp(1, 64), h.max(1), w.max(1)])
+        .deflate(1)
+        .fletcher32()
+        .create("agent_mask")
+        .and_then(|d| d.write_raw(&g.agent_mask))
+        .ctx(path, || what("agent_mask"))?;
+    let rows = len.min(1024);
+    gt.new_dataset::<f64>()
+        .shape([len, 4])
+        .chunk([rows, 4])
+        .fletcher32()
+        .create("camera")
+        .and_then(|d| d.write_raw(&g.camera))
+        .ctx(path, || what("camera"))?;
+    gt.new_dataset::<i32>()
+        .shape([len, 2])
+        .chunk([rows, 2])
+        .fletcher32()
+        .create("background")
+        .and_then(|d| d.write_raw(&g.background))
+        .ctx(path, || what("background"))?;
+    gt.new_dataset::<f32>()
+        .shape([len, GRID, GRID, 3])
+        .chunk([rows, GRID, GRID, 3])
+        .fletcher32()
+        .create("background_grid")
+        .and_then(|d| d.write_raw(&g.background_grid))
+        .ctx(path, || what("background_grid"))?;
+    gt.new_dataset::<f32>()
+        .shape([len, g.materials, 3])
+        .chunk([rows, g.materials.max(1), 3])
+        .fletcher32()
+        .create("colour")
+        .and_then(|d| d.write_raw(&g.colour))
+        .ctx(path, || what("colour"))?;
     Ok(())
 }
 
@@ -211,8 +269,12 @@ impl DatasetWriter {
         }
         let scan = crate::reader::scan(&file, &partial)?;
         let returns = scan.returns.clone();
-        let shape =
-            (!returns.is_empty()).then_some((scan.frame, scan.state_size, scan.action_size));
+        let shape = (!returns.is_empty()).then_some((
+            scan.frame,
+            scan.state_size,
+            scan.action_size,
+            scan.materials,
+        ));
         Ok(Self {
             _lock: lock,
             target: target.to_path_buf(),
@@ -252,12 +314,24 @@ impl DatasetWriter {
             file: self.partial.clone(),
             message: format!("{item}: {message}"),
         })?;
-        let shape = (t.frame, t.state_size, t.action_size);
+        let materials = t.ground_truth.as_ref().map(|g| g.materials);
+        let shape = (t.frame, t.state_size, t.action_size, materials);
         if let Some(expected) = self.shape {
+            if expected.3.is_some() != materials.is_some() {
+                let has = |m: Option<usize>| if m.is_some() { "with" } else { "without" };
+                return Err(DataError::Request {
+                    file: self.partial.clone(),
+                    message: format!(
+                        "{item}: a trajectory {} ground truth in a file of trajectories {} it",
+                        has(materials),
+                        has(expected.3)
+                    ),
+                });
+            }
             if expected != shape {
                 return Err(DataError::Request {
                     file: self.partial.clone(),
-                    message: format!("{item}: frame/state/action sizes {shape:?} differ from the file's {expected:?}"),
+                    message: format!("{item}: frame/state/action/material sizes {shape:?} differ from the file's {expected:?}"),
                 });
             }
         }
@@ -300,6 +374,9 @@ impl DatasetWriter {
             .and_then(|d| d.write_raw(&t.actions))
             .ctx(&path, || format!("writing {item} dataset \"actions\""))?;
         attrs::write_f64(&group, &path, "traj_return", t.traj_return)?;
+        if let Some(g) = &t.ground_truth {
+            write_ground_truth(&group, &path, &item, g, len, t.frame)?;
+        }
         drop(group);
         self.rename(WRITING, &index.to_string())?;
         self.file.flush().ctx(&path, || "flushing".into())?;

@@ -48,6 +48,7 @@ fn attrs() -> DatasetAttrs {
 /// A trajectory whose every value encodes (trajectory, step).
 fn trajectory(id: u8, len: usize) -> Trajectory {
     Trajectory {
+        ground_truth: None,
         obs: (0..len * 4 * 4 * 3)
             .map(|i| id.wrapping_mul(31).wrapping_add((i / 48) as u8))
             .collect(),

@@ -114,6 +114,7 @@ fn our_files_read_in_h5py_and_h5py_files_read_here() {
     .unwrap();
     for id in 0..2u8 {
         w.append(&Trajectory {
+            ground_truth: None,
             obs: (0..3 * 48).map(|v| (v as u8).wrapping_add(id)).collect(),
             states: (0..3 * 5).map(|v| v as f32 + id as f32 * 0.5).collect(),
             actions: vec![1.5; 3 * 2],

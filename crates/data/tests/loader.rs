@@ -21,6 +21,7 @@ fn code(id: usize, t: usize) -> u8 {
 
 fn trajectory(id: usize, len: usize) -> Trajectory {
     Trajectory {
+        ground_truth: None,
         obs: (0..len)
             .flat_map(|t| std::iter::repeat_n(code(id, t), 2 * 2 * 3))
             .collect(),
@@ -250,6 +251,7 @@ fn other_task(dir: &Path, frame: usize) -> PathBuf {
     let mut w = DatasetWriter::create(&path, attrs, &options).unwrap();
     let len = 12;
     w.append(&Trajectory {
+        ground_truth: None,
         obs: (0..len)
             .flat_map(|t| std::iter::repeat_n(200 + t as u8, frame * frame * 3))
             .collect(),

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::distractors::{DistractionConfig, Distractions, VideoLibrary};
+use crate::distractors::{DistractionConfig, Distractions, DistractorState, VideoLibrary};
 use crate::render::{RenderConfig, Renderer};
 use crate::{EnvError, Environment, Step, TaskId};
 
@@ -24,6 +24,8 @@ pub struct PixelEnv {
     distractions: Distractions,
     rng: ChaCha8Rng,
     frame: Vec<u8>,
+    /// The agent mask of the latest frame, when recorded.
+    mask: Option<Vec<u8>>,
 }
 
 impl PixelEnv {
@@ -55,7 +57,36 @@ impl PixelEnv {
             distractions,
             rng,
             frame,
+            mask: None,
         })
+    }
+
+    /// Records (or stops recording) the agent mask of every frame from the
+    /// next one on (see [`Renderer::render_with_mask`]); drawn from the
+    /// same hits as the frame, so it costs no extra ray.
+    pub fn record_masks(&mut self, on: bool) {
+        let c = self.renderer.config();
+        self.mask = on.then(|| vec![0; c.width * c.height]);
+    }
+
+    /// The agent mask of the latest frame (`height x width`, 1 = agent),
+    /// when recording.
+    pub fn mask(&self) -> Option<&[u8]> {
+        self.mask.as_deref()
+    }
+
+    /// What the distractions show in the latest frame, as numbers.
+    pub fn distractor_state(&self) -> DistractorState {
+        self.distractions.state()
+    }
+
+    /// Draws the current physics state again as the distractions in
+    /// `state` show it (a recorded frame drawn from its numbers); returns
+    /// the new frame. The distractions stay in `state`.
+    pub fn show(&mut self, state: &DistractorState) -> Result<&[u8], EnvError> {
+        self.distractions.set_state(state)?;
+        self.render();
+        Ok(&self.frame)
     }
 
     /// A new episode with new distractions; returns the proprioceptive observation.
@@ -89,8 +120,15 @@ impl PixelEnv {
 
     fn render(&mut self) {
         let view = self.distractions.view(self.env.physics(), &self.renderer);
-        self.renderer
-            .render_into(self.env.physics(), &view, &mut self.frame);
+        match &mut self.mask {
+            Some(mask) => {
+                self.renderer
+                    .render_with_mask(self.env.physics(), &view, &mut self.frame, mask)
+            }
+            None => self
+                .renderer
+                .render_into(self.env.physics(), &view, &mut self.frame),
+        }
     }
 
     /// Shortens (or lengthens) episodes to `steps` control steps.
@@ -444,6 +482,73 @@ mod tests {
         let mut other = pixel_env(TaskId::CheetahRun, 6, &config);
         other.reset().unwrap();
         assert_ne!(&a[..32 * 32 * 3], other.frame());
+    }
+
+    #[test]
+    fn recorded_distractor_states_draw_the_same_frames_again() {
+        for preset in [Preset::Hard, Preset::ScaleEasyVideoHard] {
+            let config = distractions(preset, true);
+            let mut env = pixel_env(TaskId::CheetahRun, 11, &config);
+            env.record_masks(true);
+            env.reset().unwrap();
+            let mut moved = false;
+            let start = env.distractor_state();
+            for t in 0..25 {
+                env.step(&action(6, t)).unwrap();
+                let (frame, mask) = (env.frame().to_vec(), env.mask().unwrap().to_vec());
+                let state = env.distractor_state();
+                moved |= state.camera != start.camera && state.colour != start.colour;
+                // A fresh environment in the same physics state, told only
+                // the recorded numbers, draws the same frame.
+                let mut other = pixel_env(TaskId::CheetahRun, 99, &config);
+                other.reset().unwrap();
+                other.show(&state).unwrap();
+                let same_physics = {
+                    let mut e = pixel_env(TaskId::CheetahRun, 11, &config);
+                    e.reset().unwrap();
+                    for u in 0..=t {
+                        e.step(&action(6, u)).unwrap();
+                    }
+                    e.show(&state).unwrap().to_vec()
+                };
+                assert_eq!(same_physics, frame, "{preset} step {t}");
+                // Masks come with frames and never change them.
+                assert!(mask.iter().all(|&m| m <= 1));
+                assert!(mask.iter().filter(|&&m| m == 1).count() > 10);
+                assert_ne!(other.frame(), &frame[..], "another physics state");
+            }
+            assert!(moved, "{preset}: the distractions never moved");
+            let s = env.distractor_state();
+            assert!(s.background.is_some());
+            assert_eq!(
+                s.colour.len(),
+                env.renderer().scene_model().material_count()
+            );
+        }
+    }
+
+    #[test]
+    fn vanilla_episodes_record_zero_offsets_and_masks_do_not_change_frames() {
+        let config = distractions(Preset::Vanilla, true);
+        let mut plain = pixel_env(TaskId::WalkerRun, 4, &config);
+        let mut masked = pixel_env(TaskId::WalkerRun, 4, &config);
+        masked.record_masks(true);
+        plain.reset().unwrap();
+        masked.reset().unwrap();
+        assert!(plain.mask().is_none());
+        for t in 0..20 {
+            plain.step(&action(6, t)).unwrap();
+            masked.step(&action(6, t)).unwrap();
+            assert_eq!(plain.frame(), masked.frame());
+            let s = masked.distractor_state();
+            let c = s.camera;
+            assert_eq!(
+                (c.azimuth, c.elevation, c.radius, c.roll),
+                (0.0, 0.0, 1.0, 0.0)
+            );
+            assert_eq!(s.background, None);
+            assert!(s.colour.iter().flatten().all(|&v| v == 0.0));
+        }
     }
 
     #[test]

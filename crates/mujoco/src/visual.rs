@@ -37,6 +37,8 @@ pub struct GeomInfo {
     pub group: i32,
     /// Radius of a sphere around the geom centre bounding it (0 for planes).
     pub bounding_radius: f64,
+    /// The body it belongs to (0: the world, i.e. the scenery, not the agent).
+    pub body: usize,
 }
 
 /// A material.
@@ -147,6 +149,7 @@ impl Model {
                 rgba: fixed(m.geom_rgba, id),
                 group: *m.geom_group.add(id),
                 bounding_radius: *m.geom_rbound.add(id),
+                body: (*m.geom_bodyid.add(id)).max(0) as usize,
             }
         }
     }

@@ -59,6 +59,10 @@ pub struct CollectSpec {
     pub episode_length: usize,
     /// Rays per pixel side on geometry edges.
     pub supersample: usize,
+    /// Also record the simulator's ground truth (agent masks and the
+    /// distractor state per frame) in each trajectory's `ground_truth`
+    /// subgroup.
+    pub ground_truth: bool,
 }
 
 impl CollectSpec {
@@ -87,6 +91,7 @@ impl CollectSpec {
             action_noise: 0.0,
             episode_length: lam_env::EPISODE_LENGTH,
             supersample: RenderConfig::default().supersample,
+            ground_truth: false,
         }
     }
 
@@ -149,7 +154,7 @@ fn trajectory_settings(spec: &CollectSpec) -> Result<BTreeMap<String, String>, T
     let shard = spec
         .shard
         .map_or_else(|| "all".to_string(), |(i, n)| format!("{i}/{n}"));
-    Ok(BTreeMap::from([
+    let mut settings = BTreeMap::from([
         ("expert sha256".to_string(), digest),
         ("seed".to_string(), spec.seed.to_string()),
         (
@@ -168,7 +173,13 @@ fn trajectory_settings(spec: &CollectSpec) -> Result<BTreeMap<String, String>, T
                 BackgroundSource::Folder(dir) => dir.display().to_string(),
             },
         ),
-    ]))
+    ]);
+    // Recorded only when on, so that files collected before the switch
+    // existed still resume.
+    if spec.ground_truth {
+        settings.insert("ground truth".to_string(), "recorded".to_string());
+    }
+    Ok(settings)
 }
 
 /// Checks the settings that need no file.
@@ -337,6 +348,7 @@ pub fn collect(spec: &CollectSpec, report: Reporter) -> Result<Collected, TrainE
             let stored = Storage {
                 clip: spec.clip_actions,
                 noise: spec.action_noise,
+                ground_truth: spec.ground_truth,
             };
             scope.spawn(move || {
                 let mut env = match PixelEnv::new(task, seed, renderer, distractions, library) {
@@ -347,6 +359,7 @@ pub fn collect(spec: &CollectSpec, report: Reporter) -> Result<Collected, TrainE
                     }
                 };
                 env.set_episode_length(length);
+                env.record_masks(stored.ground_truth);
                 loop {
                     let j = next.fetch_add(1, Ordering::Relaxed);
                     if j >= todo.len() || stop.load(Ordering::Relaxed) {
@@ -428,6 +441,8 @@ struct Storage {
     clip: bool,
     /// Standard deviation of the noise added to the executed action.
     noise: f64,
+    /// Record the ground truth of every frame.
+    ground_truth: bool,
 }
 
 /// One episode from a reset seeded with `seed`: frames before each action,
@@ -441,7 +456,11 @@ fn episode(
 ) -> Result<Trajectory, TrainError> {
     use rand::SeedableRng;
     use rand_distr::Distribution;
-    let Storage { clip, noise } = storage;
+    let Storage {
+        clip,
+        noise,
+        ground_truth,
+    } = storage;
     // The noise has its own stream, seeded by the trajectory's seed.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f_6973_6521);
     let gauss = rand_distr::Normal::new(0.0, noise.max(0.0)).expect("a finite sd");
@@ -451,9 +470,13 @@ fn episode(
         (c.height, c.width)
     };
     let (mut obs, mut states, mut actions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut truth = ground_truth.then(|| Truth::default());
     let mut total = 0.0;
     loop {
         obs.extend_from_slice(env.frame());
+        if let Some(truth) = &mut truth {
+            truth.push(env);
+        }
         states.extend(observation.iter().map(|&v| v as f32));
         let action = policy.act(&observation);
         actions.extend(
@@ -485,7 +508,58 @@ fn episode(
         actions,
         traj_return: total,
         frame: (h, w),
+        ground_truth: truth.map(Truth::finish),
     })
+}
+
+/// The ground truth of an episode, frame by frame.
+#[derive(Default)]
+struct Truth {
+    mask: Vec<u8>,
+    camera: Vec<f64>,
+    background: Vec<i32>,
+    grid: Vec<f32>,
+    colour: Vec<f32>,
+    materials: usize,
+}
+
+impl Truth {
+    /// Adds the latest frame's mask and distractor state.
+    fn push(&mut self, env: &PixelEnv) {
+        self.mask.extend_from_slice(
+            env.mask()
+                .expect("masks are recorded with the ground truth"),
+        );
+        let s = env.distractor_state();
+        let c = s.camera;
+        self.camera
+            .extend([c.azimuth, c.elevation, c.radius, c.roll]);
+        let (video, frame) = s.background.map_or((-1, -1), |(v, f)| (v as i32, f as i32));
+        self.background.extend([video, frame]);
+        match env.distractions().playback() {
+            Some(p) => {
+                let v = p.video();
+                self.grid
+                    .extend(lam_data::layout::grid_means(p.frame(), v.height, v.width))
+            }
+            None => self
+                .grid
+                .extend(std::iter::repeat_n(0.0, lam_data::layout::GRID.pow(2) * 3)),
+        }
+        self.materials = s.colour.len();
+        self.colour.extend(s.colour.iter().flatten());
+    }
+
+    fn finish(self) -> lam_data::GroundTruth {
+        lam_data::GroundTruth {
+            agent_mask: self.mask,
+            camera: self.camera,
+            background: self.background,
+            background_grid: self.grid,
+            colour: self.colour,
+            materials: self.materials,
+        }
+    }
 }
 
 /// Whether `out` has an interrupted collection to resume.

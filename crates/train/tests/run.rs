@@ -78,6 +78,7 @@ fn dataset_of(
             actions.extend(std::iter::repeat_n(a as f32, action_size));
         }
         w.append(&Trajectory {
+            ground_truth: None,
             obs,
             states: (0..len).flat_map(|t| [t as f32, id as f32]).collect(),
             actions,

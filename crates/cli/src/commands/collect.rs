@@ -64,6 +64,12 @@ pub struct CollectArgs {
     /// Rays per pixel side on geometry edges (1 = fastest).
     #[arg(long, default_value_t = RenderConfig::default().supersample)]
     supersample: usize,
+    /// Also record the simulator's ground truth beside the published
+    /// datasets: per frame the agent mask and the distractor state (camera
+    /// offsets, background video and frame, colour offsets), in each
+    /// trajectory's `ground_truth` subgroup.
+    #[arg(long)]
+    ground_truth: bool,
 }
 
 /// Collects trajectories and writes the file.
@@ -89,6 +95,7 @@ pub fn run(args: CollectArgs) -> Result<()> {
         action_noise: args.action_noise,
         episode_length: args.episode_length,
         supersample: args.supersample,
+        ground_truth: args.ground_truth,
     };
     let mut bars = progress::Bars::default();
     let done = collect(&spec, &mut |p| bars.report(p)).map_err(crate::args::flag_error)?;

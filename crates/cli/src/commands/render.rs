@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, RgbImage, RgbaImage};
+use lam_env::distractors::DistractorState;
 use lam_env::render::{RenderConfig, Renderer};
 use lam_env::{Environment, PixelEnv, TaskId};
 
@@ -50,6 +51,13 @@ pub struct RenderArgs {
     /// Frames in a PNG strip (evenly spaced over the episode; 1 = the last frame).
     #[arg(long, default_value_t = 10)]
     strip_frames: usize,
+    /// Also show the simulator's ground truth: strips and animations get a
+    /// second row with the agent mask and a third in false colour (agent
+    /// pixels in orange over the greyed frame, scenery in blue), and
+    /// OUT.ground-truth.csv lists the distractor state of every frame
+    /// (camera offsets, background video and frame, mean colour offset).
+    #[arg(long)]
+    ground_truth: bool,
 }
 
 /// Renders the episode and writes the files.
@@ -74,19 +82,37 @@ pub fn run(args: RenderArgs) -> Result<()> {
             bail!("--png {}: expected a .png file name", p.display());
         }
     }
-    let frames = episode_frames(&args)?;
-    let s = args.size * args.zoom;
+    let episode = episode_frames(&args)?;
+    let frames = &episode.frames;
     let images: Vec<RgbImage> = frames
         .iter()
-        .map(|f| zoomed(f, args.size, args.zoom))
+        .enumerate()
+        .map(|(t, f)| {
+            let frame = zoomed(f, args.size, args.zoom);
+            match episode.masks.get(t) {
+                Some(mask) => with_ground_truth(&frame, f, mask, args.size, args.zoom),
+                None => frame,
+            }
+        })
         .collect();
+    let csv = args.ground_truth.then(|| {
+        let mut name = args.out.file_stem().unwrap_or_default().to_os_string();
+        name.push(".ground-truth.csv");
+        args.out.with_file_name(name)
+    });
+    if let Some(path) = &csv {
+        write_atomic(path, |tmp| {
+            std::fs::write(tmp, states_csv(&episode.states))
+                .with_context(|| format!("writing {}", path.display()))
+        })?;
+    }
     if out_kind.as_deref() == Some("gif") {
         write_gif(&args.out, &images)?;
     } else {
-        write_strip(&args.out, &pick(&images, args.strip_frames), s)?;
+        write_strip(&args.out, &pick(&images, args.strip_frames))?;
     }
     if let Some(p) = &args.png {
-        write_strip(p, &pick(&images, args.strip_frames), s)?;
+        write_strip(p, &pick(&images, args.strip_frames))?;
     }
     println!(
         "{} {} ({}, {}): {} frames to {}{}",
@@ -101,15 +127,74 @@ pub fn run(args: RenderArgs) -> Result<()> {
         frames.len(),
         args.out.display(),
         args.png
-            .as_ref()
+            .iter()
+            .chain(&csv)
             .map(|p| format!(" and {}", p.display()))
-            .unwrap_or_default()
+            .collect::<String>()
     );
     Ok(())
 }
 
-/// Steps an episode and returns every frame (the first after reset, then one per step).
-fn episode_frames(args: &RenderArgs) -> Result<Vec<Vec<u8>>> {
+/// An episode's frames and, with `--ground-truth`, its agent masks and
+/// distractor states (one per frame).
+struct Episode {
+    frames: Vec<Vec<u8>>,
+    masks: Vec<Vec<u8>>,
+    states: Vec<DistractorState>,
+}
+
+/// A zoomed frame with two rows below: the agent mask (white on black) and
+/// the false-colour view (agent orange over the greyed frame, scenery blue).
+fn with_ground_truth(
+    frame: &RgbImage,
+    rgb: &[u8],
+    mask: &[u8],
+    size: usize,
+    zoom: usize,
+) -> RgbImage {
+    let s = (size * zoom) as u32;
+    let mut out = RgbImage::new(s, 3 * s);
+    image::imageops::replace(&mut out, frame, 0, 0);
+    for y in 0..s {
+        for x in 0..s {
+            let p = (y as usize / zoom) * size + x as usize / zoom;
+            let agent = mask[p] == 1;
+            let v = if agent { 255 } else { 0 };
+            out.put_pixel(x, s + y, image::Rgb([v, v, v]));
+            let grey = (rgb[p * 3] as u32 + rgb[p * 3 + 1] as u32 + rgb[p * 3 + 2] as u32) / 3;
+            let tint = |c: [u32; 3]| image::Rgb(c.map(|c| ((c + grey) / 2) as u8));
+            let colour = if agent {
+                tint([255, 140, 0])
+            } else {
+                tint([30, 60, 160])
+            };
+            out.put_pixel(x, 2 * s + y, colour);
+        }
+    }
+    out
+}
+
+/// One line per frame: step, camera offsets, background video and frame
+/// (-1 without a background) and the mean absolute colour offset.
+fn states_csv(states: &[DistractorState]) -> String {
+    let mut csv =
+        String::from("step,azimuth,elevation,radius,roll,video,frame,mean_abs_colour_offset\n");
+    for (t, s) in states.iter().enumerate() {
+        let c = s.camera;
+        let (video, frame) = s.background.map_or((-1, -1), |(v, f)| (v as i64, f as i64));
+        let n = (s.colour.len() * 3).max(1) as f32;
+        let colour = s.colour.iter().flatten().map(|v| v.abs()).sum::<f32>() / n;
+        csv.push_str(&format!(
+            "{t},{:.6},{:.6},{:.6},{:.6},{video},{frame},{colour:.6}\n",
+            c.azimuth, c.elevation, c.radius, c.roll
+        ));
+    }
+    csv
+}
+
+/// Steps an episode and returns every frame (the first after reset, then
+/// one per step), with its ground truth when asked for.
+fn episode_frames(args: &RenderArgs) -> Result<Episode> {
     let probe = Environment::new(args.task, args.seed)?;
     let policy = match &args.expert {
         Some(path) => {
@@ -137,9 +222,22 @@ fn episode_frames(args: &RenderArgs) -> Result<Vec<Vec<u8>>> {
         .library(args.size, args.size)
         .context("loading background videos")?;
     let mut env = PixelEnv::new(args.task, args.seed, renderer, &distractions, library)?;
+    env.record_masks(args.ground_truth);
     let nu = probe.action_size();
     let mut observation = env.reset()?;
-    let mut frames = vec![env.frame().to_vec()];
+    let mut episode = Episode {
+        frames: Vec::new(),
+        masks: Vec::new(),
+        states: Vec::new(),
+    };
+    let mut keep = |env: &PixelEnv| {
+        episode.frames.push(env.frame().to_vec());
+        if let Some(mask) = env.mask() {
+            episode.masks.push(mask.to_vec());
+            episode.states.push(env.distractor_state());
+        }
+    };
+    keep(&env);
     let bar = progress::bar(args.steps as u64, "steps");
     bar.set_message(format!("rendering {}", args.task));
     for t in 0..args.steps {
@@ -151,14 +249,14 @@ fn episode_frames(args: &RenderArgs) -> Result<Vec<Vec<u8>>> {
         };
         let step = env.step(&action)?;
         observation = step.observation;
-        frames.push(env.frame().to_vec());
+        keep(&env);
         if step.done {
             observation = env.reset()?;
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(frames)
+    Ok(episode)
 }
 
 /// An RGB frame enlarged by `zoom` (nearest neighbour).
@@ -181,10 +279,11 @@ fn pick(images: &[RgbImage], n: usize) -> Vec<&RgbImage> {
         .collect()
 }
 
-fn write_strip(path: &Path, images: &[&RgbImage], s: usize) -> Result<()> {
-    let mut strip = RgbImage::new((s * images.len()) as u32, s as u32);
+fn write_strip(path: &Path, images: &[&RgbImage]) -> Result<()> {
+    let (w, h) = images.first().map_or((1, 1), |i| i.dimensions());
+    let mut strip = RgbImage::new(w * images.len() as u32, h);
     for (i, img) in images.iter().enumerate() {
-        image::imageops::replace(&mut strip, *img, (i * s) as i64, 0);
+        image::imageops::replace(&mut strip, *img, i as i64 * w as i64, 0);
     }
     write_atomic(path, |tmp| {
         strip

@@ -264,6 +264,25 @@ impl Playback {
         })
     }
 
+    /// Playback of video `video_id` of `library` standing at frame `index`
+    /// (a recorded state played back).
+    pub fn at(
+        library: &VideoLibrary,
+        video_id: usize,
+        index: usize,
+        dynamic: bool,
+    ) -> Result<Self, BackgroundError> {
+        let video = library.video(video_id)?;
+        let index = index.min(video.frames.len().saturating_sub(1));
+        Ok(Self {
+            video,
+            index,
+            video_id,
+            forward: true,
+            dynamic,
+        })
+    }
+
     /// The frame shown now.
     pub fn frame(&self) -> &[u8] {
         &self.video.frames[self.index]

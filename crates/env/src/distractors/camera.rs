@@ -117,6 +117,11 @@ impl CameraShake {
         self.offsets
     }
 
+    /// Sets the offsets (a recorded state played back; the velocity is kept).
+    pub fn set_offsets(&mut self, offsets: CameraOffsets) {
+        self.offsets = offsets;
+    }
+
     /// The box the offsets stay in.
     pub fn bounds(&self) -> CameraBox {
         self.bounds

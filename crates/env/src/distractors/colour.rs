@@ -36,6 +36,31 @@ impl ColourDrift {
         &self.current
     }
 
+    /// Current colours minus the original ones, per material.
+    pub fn offsets(&self) -> Vec<[f32; 3]> {
+        self.current
+            .iter()
+            .zip(&self.original)
+            .map(|(c, o)| [c[0] - o[0], c[1] - o[1], c[2] - o[2]])
+            .collect()
+    }
+
+    /// Sets the current colours to the original ones plus `offsets` (a
+    /// recorded state played back).
+    ///
+    /// # Panics
+    /// If `offsets` does not have one entry per material.
+    pub fn set_offsets(&mut self, offsets: &[[f32; 3]]) {
+        assert_eq!(
+            offsets.len(),
+            self.original.len(),
+            "one offset per material"
+        );
+        for ((c, o), d) in self.current.iter_mut().zip(&self.original).zip(offsets) {
+            *c = [o[0] + d[0], o[1] + d[1], o[2] + d[2]];
+        }
+    }
+
     /// Draws every channel uniformly within its range.
     pub fn reset(&mut self, rng: &mut impl Rng) {
         if self.scale == 0.0 {

@@ -95,6 +95,20 @@ fn agent_centre(physics: &Physics) -> DVec3 {
     DVec3::from_array(physics.subtree_com(1))
 }
 
+/// What the distractions show in one frame, as numbers: the ground truth a
+/// collection can record beside the published datasets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DistractorState {
+    /// Camera offsets from the undisturbed camera (all 0 and radius factor
+    /// 1 without camera shake).
+    pub camera: CameraOffsets,
+    /// Background video index within the split's library and frame index,
+    /// `None` without a background.
+    pub background: Option<(usize, usize)>,
+    /// Per material: RGB now minus the model's RGB (0 without colour drift).
+    pub colour: Vec<[f32; 3]>,
+}
+
 /// The distraction state of one environment.
 #[derive(Clone, Debug)]
 pub struct Distractions {
@@ -185,5 +199,36 @@ impl Distractions {
     /// The background playback, if any.
     pub fn playback(&self) -> Option<&Playback> {
         self.playback.as_ref()
+    }
+
+    /// What the distractions show now, as numbers.
+    pub fn state(&self) -> DistractorState {
+        DistractorState {
+            camera: self.camera.offsets(),
+            background: self
+                .playback
+                .as_ref()
+                .map(|p| (p.video_id, p.frame_index())),
+            colour: self.colours.offsets(),
+        }
+    }
+
+    /// Puts the distractions in a recorded `state` (the next [`view`]
+    /// shows it): how a recorded frame is drawn again from its numbers.
+    ///
+    /// # Panics
+    /// If `state.colour` does not have one entry per material.
+    ///
+    /// [`view`]: Distractions::view
+    pub fn set_state(&mut self, state: &DistractorState) -> Result<(), BackgroundError> {
+        self.camera.set_offsets(state.camera);
+        self.colours.set_offsets(&state.colour);
+        self.playback = match (&self.library, state.background) {
+            (Some(library), Some((video, frame))) => {
+                Some(Playback::at(library, video, frame, self.dynamic)?)
+            }
+            _ => None,
+        };
+        Ok(())
     }
 }

@@ -117,6 +117,8 @@ pub struct Renderer {
     model: SceneModel,
     sky: Sky,
     sky_cache: SkyCache,
+    /// Per drawn geom: part of the agent (for agent masks).
+    agent: Vec<bool>,
 }
 
 /// The sky seen through every pixel centre for the last camera
@@ -156,6 +158,7 @@ impl Renderer {
                 supersample: config.supersample.max(1),
                 ..config
             },
+            agent: SceneModel::new(model).agent_geoms(),
             model: SceneModel::new(model),
             sky: Sky::default(),
             sky_cache: SkyCache::default(),
@@ -232,12 +235,37 @@ impl Renderer {
     /// If `out` has the wrong size, `physics` is of another model than the
     /// renderer's, or `view.material_rgb` has the wrong length.
     pub fn render_into(&self, physics: &Physics, view: &View, out: &mut [u8]) {
-        self.draw(physics, view, out, true);
+        self.draw(physics, view, out, None, true);
+    }
+
+    /// [`Renderer::render_into`], also writing the agent mask into `mask`
+    /// (`height x width`, row-major): 1 where the ray through the pixel's
+    /// centre first meets a geom of the agent (any body but the world), 0
+    /// where it meets the scenery or nothing. The mask comes from the
+    /// renderer's own hit ids: it costs no extra ray.
+    ///
+    /// # Panics
+    /// As [`Renderer::render_into`], and if `mask` has the wrong size.
+    pub fn render_with_mask(
+        &self,
+        physics: &Physics,
+        view: &View,
+        out: &mut [u8],
+        mask: &mut [u8],
+    ) {
+        self.draw(physics, view, out, Some(mask), true);
     }
 
     /// [`Renderer::render_into`]; `plane_packets` false shades planes one
     /// ray at a time (the reference the packets are tested against).
-    fn draw(&self, physics: &Physics, view: &View, out: &mut [u8], plane_packets: bool) {
+    fn draw(
+        &self,
+        physics: &Physics,
+        view: &View,
+        out: &mut [u8],
+        mask: Option<&mut [u8]>,
+        plane_packets: bool,
+    ) {
         let c = &self.config;
         let (w, h) = (c.width, c.height);
         assert_eq!(out.len(), w * h * 3, "output buffer size");
@@ -267,6 +295,12 @@ impl Renderer {
         let mut rgb = vec![[0.0f32; 3]; w * h];
         let mut ids = vec![NO_HIT; w * h];
         tracer.centre_pass(&mut rgb, &mut ids);
+        if let Some(mask) = mask {
+            assert_eq!(mask.len(), w * h, "mask buffer size");
+            for (m, &id) in mask.iter_mut().zip(&ids) {
+                *m = u8::from(id != NO_HIT && self.agent[id as usize]);
+            }
+        }
         if c.supersample > 1 {
             let edges = edge_pixels(&rgb, &ids, w, h);
             tracer.edge_pass(&edges, &mut rgb, &ids);
@@ -619,6 +653,7 @@ impl Tracer<'_> {
 mod tests {
     use super::*;
     use crate::{Environment, TaskId};
+    use lam_mujoco::Physics;
 
     fn renderer(env: &Environment, config: RenderConfig) -> Renderer {
         Renderer::new(env.physics().model(), config).unwrap()
@@ -640,6 +675,141 @@ mod tests {
         assert!(orange > 30, "only {orange} agent-coloured pixels");
         // The sky (blue above the horizon) fills the top row.
         assert!(a[..64 * 3].chunks(3).all(|p| p[2] > p[0]));
+    }
+
+    /// A hand-built scene: a floor and a green post on the world body (the
+    /// scenery), a red ball and a blue box on a free body (the agent), and
+    /// a camera looking at them along +y.
+    const MASK_SCENE: &str = r#"<mujoco>
+  <worldbody>
+    <light pos="0 -1 3" dir="0 0.3 -1"/>
+    <geom type="plane" size="3 3 .1" rgba=".5 .5 .5 1"/>
+    <geom type="box" pos="-0.7 0 0.3" size="0.12 0.12 0.3" rgba="0 1 0 1"/>
+    <camera name="front" pos="0 -3 0.5" xyaxes="1 0 0 0 0 1" fovy="45"/>
+    <body name="agent" pos="0.35 0 0.5">
+      <freejoint/>
+      <geom type="sphere" size="0.3" rgba="1 0 0 1"/>
+      <geom type="box" pos="0.1 -0.1 -0.35" size="0.15 0.15 0.08" rgba="0 0 1 1"/>
+    </body>
+  </worldbody>
+</mujoco>"#;
+
+    #[test]
+    fn agent_masks_cover_exactly_the_agent_geoms_on_a_hand_built_scene() {
+        let dir = tempfile::tempdir().unwrap();
+        let xml = dir.path().join("scene.xml");
+        std::fs::write(&xml, MASK_SCENE).unwrap();
+        let mut physics = Physics::from_xml(&xml).unwrap();
+        physics.forward();
+        for supersample in [1, 2] {
+            let config = RenderConfig {
+                width: 48,
+                height: 48,
+                supersample,
+                ..RenderConfig::default()
+            };
+            let r = Renderer::new(physics.model(), config).unwrap();
+            let (mut rgb, mut mask) = (vec![0; 48 * 48 * 3], vec![9; 48 * 48]);
+            r.render_with_mask(&physics, &View::default(), &mut rgb, &mut mask);
+            assert_eq!(rgb, r.render(&physics), "a mask never changes the frame");
+            // Expected: the first geom each pixel's centre ray meets, found
+            // here by plain ray casting against the two agent geoms and the
+            // post, in world coordinates.
+            let p = r.projector(&physics, &r.model_camera(&physics));
+            let eye = p.eye.as_dvec3();
+            let (mut agent, mut post, mut wrong) = (0, 0, vec![]);
+            for y in 0..48 {
+                for x in 0..48 {
+                    let d = p
+                        .ray_dir(x as f32 + 0.5, y as f32 + 0.5)
+                        .normalize()
+                        .as_dvec3();
+                    let ball = sphere_hit(eye, d, glam::DVec3::new(0.35, 0.0, 0.5), 0.3);
+                    let foot = box_hit(
+                        eye,
+                        d,
+                        glam::DVec3::new(0.45, -0.1, 0.15),
+                        glam::DVec3::new(0.15, 0.15, 0.08),
+                    );
+                    let pole = box_hit(
+                        eye,
+                        d,
+                        glam::DVec3::new(-0.7, 0.0, 0.3),
+                        glam::DVec3::new(0.12, 0.12, 0.3),
+                    );
+                    let nearest_agent = ball.min(foot);
+                    let expected = u8::from(nearest_agent < pole && nearest_agent.is_finite());
+                    agent += expected as usize;
+                    post += usize::from(pole < nearest_agent);
+                    // Grazing rays (within 1 mm of a silhouette) may go either way.
+                    let grazing = [ball, foot, pole].iter().any(|&t| t.is_finite() && t < 0.0)
+                        || near_silhouette(eye, d);
+                    if mask[y * 48 + x] != expected && !grazing {
+                        wrong.push((x, y, mask[y * 48 + x]));
+                    }
+                }
+            }
+            assert!(
+                agent > 100 && post > 20,
+                "agent {agent}, post {post} pixels"
+            );
+            assert!(
+                wrong.is_empty(),
+                "supersample {supersample}: pixels {wrong:?}"
+            );
+            assert!(mask.iter().all(|&m| m <= 1));
+        }
+    }
+
+    /// Distance along the unit ray `eye + t d` to a sphere, ∞ when missed.
+    fn sphere_hit(eye: glam::DVec3, d: glam::DVec3, c: glam::DVec3, r: f64) -> f64 {
+        let oc = eye - c;
+        let b = oc.dot(d);
+        let disc = b * b - (oc.length_squared() - r * r);
+        if disc < 0.0 {
+            f64::INFINITY
+        } else {
+            -b - disc.sqrt()
+        }
+    }
+
+    /// Distance along the unit ray to an axis-aligned box (slabs), ∞ when missed.
+    fn box_hit(eye: glam::DVec3, d: glam::DVec3, c: glam::DVec3, half: glam::DVec3) -> f64 {
+        let (lo, hi) = ((c - half - eye) / d, (c + half - eye) / d);
+        let near = lo.min(hi).max_element();
+        let far = lo.max(hi).min_element();
+        if near <= far && far > 0.0 {
+            near
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Whether the ray passes within 1 mm of any silhouette of the scene's
+    /// agent or post (where float rounding may flip a pixel).
+    fn near_silhouette(eye: glam::DVec3, d: glam::DVec3) -> bool {
+        let e = 1e-3;
+        let grow = |h: glam::DVec3, by: f64| h + glam::DVec3::splat(by);
+        let ball = |r: f64| sphere_hit(eye, d, glam::DVec3::new(0.35, 0.0, 0.5), r).is_finite();
+        let foot = |by: f64| {
+            box_hit(
+                eye,
+                d,
+                glam::DVec3::new(0.45, -0.1, 0.15),
+                grow(glam::DVec3::new(0.15, 0.15, 0.08), by),
+            )
+            .is_finite()
+        };
+        let pole = |by: f64| {
+            box_hit(
+                eye,
+                d,
+                glam::DVec3::new(-0.7, 0.0, 0.3),
+                grow(glam::DVec3::new(0.12, 0.12, 0.3), by),
+            )
+            .is_finite()
+        };
+        ball(0.3 + e) != ball(0.3 - e) || foot(e) != foot(-e) || pole(e) != pole(-e)
     }
 
     #[test]
@@ -725,8 +895,8 @@ mod tests {
                     let view = distractions.view(env.physics(), &r);
                     let mut packets = vec![0; 64 * 64 * 3];
                     let mut single = vec![0; 64 * 64 * 3];
-                    r.draw(env.physics(), &view, &mut packets, true);
-                    r.draw(env.physics(), &view, &mut single, false);
+                    r.draw(env.physics(), &view, &mut packets, None, true);
+                    r.draw(env.physics(), &view, &mut single, None, false);
                     compared += packets.len();
                     differing += packets
                         .iter()

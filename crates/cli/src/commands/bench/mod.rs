@@ -405,6 +405,7 @@ fn loader(args: LoaderBenchArgs) -> Result<()> {
     for i in 0..args.trajectories {
         let len = args.steps;
         w.append(&Trajectory {
+            ground_truth: None,
             obs: (0..len * 64 * 64 * 3).map(|v| (v * 7 + i) as u8).collect(),
             states: vec![0.5; len * 17],
             actions: vec![0.1; len * 6],

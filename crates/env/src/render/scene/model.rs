@@ -29,6 +29,8 @@ pub(super) struct StaticGeom {
     pub(super) reflectance: f32,
     pub(super) texture: Option<usize>,
     pub(super) bound: f32,
+    /// Part of the agent (any body but the world).
+    agent: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +108,7 @@ impl SceneModel {
                 reflectance: material.map_or(0.0, |m| m.reflectance),
                 texture,
                 bound: info.bounding_radius as f32,
+                agent: info.body != 0,
             };
             if info.shape == GeomShape::Plane {
                 planes.push(geom);
@@ -151,6 +154,12 @@ impl SceneModel {
     /// Number of materials (the length of a colour override).
     pub fn material_count(&self) -> usize {
         self.nmat
+    }
+
+    /// Per drawn geom (in the order hits name them): whether it belongs to
+    /// the agent, i.e. to any body but the world.
+    pub fn agent_geoms(&self) -> Vec<bool> {
+        self.geoms.iter().map(|g| g.agent).collect()
     }
 
     /// True when `model` has the geoms and materials this scene was read from.

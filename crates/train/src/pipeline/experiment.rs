@@ -134,6 +134,11 @@ pub struct DataSettings {
     /// instead of the expert's raw outputs.
     #[serde(default)]
     pub clip_actions: bool,
+    /// Record the simulator's ground truth (agent masks and distractor
+    /// states, `lam collect --ground-truth`) in every file collected: what
+    /// the leakage probes and the mask-guided methods read.
+    #[serde(default)]
+    pub ground_truth: bool,
 }
 
 /// The evaluations of every policy.

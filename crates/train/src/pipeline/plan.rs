@@ -306,6 +306,7 @@ impl TaskPlan<'_> {
                 img: d.img,
                 seed,
                 clip_actions: d.clip_actions,
+                ground_truth: d.ground_truth,
             },
             &[],
             None,

@@ -97,6 +97,10 @@ pub enum Stage {
         seed: u64,
         /// Actions stored clipped to [-1, 1].
         clip_actions: bool,
+        /// The simulator's ground truth recorded (left out of the key when
+        /// off, so that caches made before the switch are reused).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ground_truth: bool,
     },
     /// `lam data sample-labeled`: a seeded labeled subset into `labeled.hdf5`.
     SampleLabeled {
@@ -214,6 +218,7 @@ impl Stage {
                 img,
                 seed,
                 clip_actions,
+                ground_truth,
                 ..
             } => {
                 push(&[
@@ -229,6 +234,9 @@ impl Stage {
                 push(&["--img", &img.to_string(), "--seed", &seed.to_string()]);
                 if *clip_actions {
                     push(&["--clip-actions"]);
+                }
+                if *ground_truth {
+                    push(&["--ground-truth"]);
                 }
             }
             Stage::SampleLabeled {
@@ -333,6 +341,7 @@ impl Stage {
                 img,
                 seed,
                 clip_actions,
+                ground_truth,
                 ..
             } => {
                 let task: TaskId = task.parse().map_err(TrainError::from)?;
@@ -351,6 +360,7 @@ impl Stage {
                 spec.img = *img;
                 spec.seed = *seed;
                 spec.clip_actions = *clip_actions;
+                spec.ground_truth = *ground_truth;
                 spec.resume = crate::collect::has_partial(&spec.out);
                 let done = collect(&spec, report)?;
                 Ok(format!(

@@ -116,6 +116,69 @@ fn workers_shards_and_resumes_give_the_same_file() {
 }
 
 #[test]
+fn ground_truth_is_recorded_beside_the_same_published_data() {
+    let dir = common::scratch("collect", "truth");
+    let (plain, recorded) = (dir.join("plain.hdf5"), dir.join("recorded.hdf5"));
+    collect(&plain, &["--trajectories", "2", "--workers", "1"]);
+    collect(
+        &recorded,
+        &["--trajectories", "2", "--workers", "2", "--ground-truth"],
+    );
+    let (p, r) = (contents(&plain), contents(&recorded));
+    for (p, r) in p.iter().zip(&r) {
+        // The published datasets are exactly those of a plain collection.
+        assert_eq!(
+            (&p.obs, &p.states, &p.actions),
+            (&r.obs, &r.states, &r.actions)
+        );
+        assert_eq!(p.ground_truth, None);
+        let g = r.ground_truth.as_ref().unwrap();
+        assert_eq!(g.agent_mask.len(), 12 * 16 * 16);
+        // The hopper is in view: some agent pixels in every frame, and
+        // the scenery in most.
+        for frame in g.agent_mask.chunks(256) {
+            let agent = frame.iter().filter(|&&m| m == 1).count();
+            assert!((3..200).contains(&agent), "{agent} agent pixels");
+        }
+        // "easy": camera shake, colour drift and a background video.
+        let cam = |t: usize| &g.camera[t * 4..t * 4 + 4];
+        assert_ne!(cam(0), cam(11), "the camera moved");
+        assert!(g.background.chunks(2).all(|b| b[0] >= 0 && b[1] >= 0));
+        assert!(g.colour.iter().any(|&c| c != 0.0));
+        assert!(g.background_grid.iter().any(|&v| v > 0.0));
+    }
+    // A resume must keep recording it.
+    let part = dir.join("part.hdf5");
+    collect(
+        &part,
+        &["--trajectories", "2", "--until", "1", "--ground-truth"],
+    );
+    let args = collect_args(
+        &part,
+        &[
+            "--trajectories",
+            "2",
+            "--episode-length",
+            "12",
+            "--seed",
+            "3",
+            "--resume",
+        ],
+    );
+    let err = common::fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        err.contains("ground truth: recorded then, (not set) now"),
+        "{err}"
+    );
+    collect(
+        &part,
+        &["--trajectories", "2", "--resume", "--ground-truth"],
+    );
+    assert_eq!(contents(&part), r);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn action_noise_moves_the_states_and_keeps_the_experts_labels() {
     let dir = common::scratch("collect", "noise");
     let (greedy, noisy) = (dir.join("greedy.hdf5"), dir.join("noisy.hdf5"));

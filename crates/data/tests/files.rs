@@ -497,3 +497,122 @@ fn nan_in_actions_or_states_is_an_error_naming_where() {
     assert!(err.contains("step 3 entry 1"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `trajectory(id, len)` with ground truth whose every value encodes (id, step).
+fn with_truth(id: u8, len: usize) -> Trajectory {
+    Trajectory {
+        ground_truth: Some(lam_data::GroundTruth {
+            agent_mask: (0..len * 16)
+                .map(|i| ((i + id as usize) % 2) as u8)
+                .collect(),
+            camera: (0..len * 4).map(|i| id as f64 + i as f64 * 0.125).collect(),
+            background: (0..len * 2).map(|i| id as i32 * 100 + i as i32).collect(),
+            background_grid: (0..len * 48).map(|i| (i % 256) as f32 / 255.0).collect(),
+            colour: (0..len * 3 * 3)
+                .map(|i| -(id as f32) + i as f32 * 0.01)
+                .collect(),
+            materials: 3,
+        }),
+        ..trajectory(id, len)
+    }
+}
+
+#[test]
+fn ground_truth_round_trips_through_subsets_and_merges_and_is_never_mixed() {
+    let dir = scratch("truth");
+    let (a, b) = (dir.join("a.hdf5"), dir.join("b.hdf5"));
+    write(&a, &[with_truth(1, 3), with_truth(2, 4), with_truth(3, 2)]);
+    write(&b, &[with_truth(4, 5)]);
+    let r = DatasetReader::open(&a).unwrap();
+    assert!(r.has_ground_truth());
+    assert_eq!(r.trajectory(1).unwrap(), with_truth(2, 4));
+    let light = r.read_ground_truth(2, false).unwrap().unwrap();
+    assert!(light.agent_mask.is_empty());
+    assert_eq!(light.camera, with_truth(3, 2).ground_truth.unwrap().camera);
+    assert_eq!(
+        r.read_agent_mask(0).unwrap().unwrap(),
+        with_truth(1, 3).ground_truth.unwrap().agent_mask
+    );
+    let merged = dir.join("m.hdf5");
+    merge(&[a.clone(), b.clone()], &merged, false).unwrap();
+    let m = DatasetReader::open(&merged).unwrap();
+    assert_eq!(m.trajectory(3).unwrap(), with_truth(4, 5));
+    let sub = dir.join("sub.hdf5");
+    let chosen = sample_labeled(&a, 1, 3, &sub, false).unwrap();
+    let s = DatasetReader::open(&sub).unwrap();
+    let i = chosen[0];
+    assert_eq!(
+        s.trajectory(0).unwrap(),
+        with_truth(i as u8 + 1, [3, 4, 2][i])
+    );
+    // A file without it reads none; one writer never mixes both kinds.
+    assert_eq!(
+        DatasetReader::open(&b)
+            .unwrap()
+            .read_ground_truth(0, true)
+            .unwrap()
+            .is_some(),
+        true
+    );
+    let plain = dir.join("plain.hdf5");
+    write(&plain, &[trajectory(1, 3)]);
+    let p = DatasetReader::open(&plain).unwrap();
+    assert!(!p.has_ground_truth());
+    assert_eq!(p.read_ground_truth(0, true).unwrap(), None);
+    assert_eq!(p.read_agent_mask(0).unwrap(), None);
+    let mut w = DatasetWriter::create(&dir.join("mixed.hdf5"), attrs(), &options("0")).unwrap();
+    w.append(&with_truth(1, 3)).unwrap();
+    let err = w.append(&trajectory(2, 3)).unwrap_err().to_string();
+    assert!(err.contains("without ground truth"), "{err}");
+    let err = merge(&[a.clone(), plain.clone()], &dir.join("m2.hdf5"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ground truth"), "{err}");
+    // Buffers that disagree with the trajectory are refused before writing.
+    let mut bad = with_truth(1, 3);
+    bad.ground_truth.as_mut().unwrap().camera.pop();
+    let mut w = DatasetWriter::create(&dir.join("bad.hdf5"), attrs(), &options("0")).unwrap();
+    let err = w.append(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("\"camera\"") && err.contains("11 values"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn broken_ground_truth_is_a_named_error() {
+    let dir = scratch("badtruth");
+    let path = dir.join("bad.hdf5");
+    write(&path, &[with_truth(1, 3), with_truth(2, 3)]);
+    let spoil = |f: &hdf5::File| {
+        let g = f.group("1/ground_truth").unwrap();
+        g.unlink("camera").unwrap();
+        g.new_dataset::<f32>()
+            .shape([3, 4])
+            .create("camera")
+            .unwrap();
+    };
+    spoil(&hdf5::File::open_rw(&path).unwrap());
+    let err = DatasetReader::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("bad.hdf5")
+            && err.contains("group \"1/ground_truth\" dataset \"camera\"")
+            && err.contains("float64 [T, 4]"),
+        "{err}"
+    );
+    let path = dir.join("half.hdf5");
+    write(&path, &[with_truth(1, 3), with_truth(2, 3)]);
+    hdf5::File::open_rw(&path)
+        .unwrap()
+        .group("0")
+        .unwrap()
+        .unlink("ground_truth")
+        .unwrap();
+    let err = DatasetReader::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("group \"1\"") && err.contains("no ground truth"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -50,8 +50,8 @@ fn python(path: &Path, script: &str, args: &[&Path]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lam-h5py-{}", std::process::id()));
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lam-h5py-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -92,7 +92,7 @@ with h5py.File(sys.argv[1], "w") as f:
 #[test]
 fn our_files_read_in_h5py_and_h5py_files_read_here() {
     let Some(path) = h5py_path() else { return };
-    let dir = scratch();
+    let dir = scratch("layout");
     let ours = dir.join("ours.hdf5");
     let attrs = DatasetAttrs {
         domain_name: "cheetah".into(),
@@ -173,5 +173,100 @@ fn our_files_read_in_h5py_and_h5py_files_read_here() {
     assert!(t.obs.iter().all(|&v| v == 20));
     assert_eq!(t.states[67], 67.0 + 2.0);
     assert_eq!(t.traj_return, 102.0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// What a reader of the published layout sees: root keys, root attributes,
+/// and each trajectory's published datasets (dtype, shape, a digest of the
+/// values) and attributes, as the official loader reads them (every root
+/// key is a trajectory), then the ground truth subgroup's datasets.
+const PUBLISHED_VIEW: &str = r#"
+import sys, h5py, hashlib
+f = h5py.File(sys.argv[1], "r")
+out = ["keys=" + ",".join(sorted(f.keys())), "attrs=" + ",".join(sorted(f.attrs.keys()))]
+for traj in f.keys():
+    g = f[traj]
+    for name in ["obs", "states", "actions"]:
+        d = g[name][:]
+        out.append("%s/%s %s %s %s" % (traj, name, d.dtype, d.shape, hashlib.sha256(d.tobytes()).hexdigest()[:12]))
+    out.append("%s attrs=%s" % (traj, ",".join(sorted(g.attrs.keys()))))
+print("\n".join(out))
+if len(sys.argv) > 2:
+    g = f["1"]["ground_truth"]
+    print("GT " + " ".join("%s:%s%s" % (k, g[k].dtype, g[k].shape) for k in sorted(g.keys())))
+    print("GT mask=%d camera=%.2f background=%d grid=%.3f colour=%.2f" % (
+        int(g["agent_mask"][2, 1, 3]), float(g["camera"][1, 2]), int(g["background"][2, 0]),
+        float(g["background_grid"][0, 3, 3, 2]), float(g["colour"][2, 1, 0])))
+"#;
+
+#[test]
+fn ground_truth_leaves_the_published_layout_as_h5py_sees_it() {
+    let Some(path) = h5py_path() else { return };
+    let dir = scratch("gt");
+    let attrs = DatasetAttrs {
+        domain_name: "cheetah".into(),
+        task_name: "run".into(),
+        difficulty: "scale_easy_video_hard".into(),
+        dynamic: true,
+        img_hw: 4,
+        split: "train".into(),
+        dataset_return: None,
+    };
+    let write = |name: &str, truth: bool| {
+        let file = dir.join(name);
+        let mut w = DatasetWriter::create(&file, attrs.clone(), &Default::default()).unwrap();
+        for id in 0..2u8 {
+            let len = 3;
+            w.append(&Trajectory {
+                obs: (0..len * 48).map(|v| (v as u8).wrapping_add(id)).collect(),
+                states: (0..len * 5).map(|v| v as f32).collect(),
+                actions: vec![0.5; len * 2],
+                traj_return: 1.0 + id as f64,
+                frame: (4, 4),
+                state_size: 5,
+                action_size: 2,
+                ground_truth: truth.then(|| lam_data::GroundTruth {
+                    agent_mask: (0..len * 16).map(|v| (v % 3 == 1) as u8).collect(),
+                    camera: (0..len * 4).map(|v| v as f64 * 0.25).collect(),
+                    background: (0..len * 2).map(|v| v as i32).collect(),
+                    background_grid: (0..len * 48).map(|v| v as f32 / 1000.0).collect(),
+                    colour: (0..len * 2 * 3).map(|v| v as f32 * 0.5).collect(),
+                    materials: 2,
+                }),
+            })
+            .unwrap();
+        }
+        w.finish().unwrap()
+    };
+    let plain = write("plain.hdf5", false);
+    let recorded = write("recorded.hdf5", true);
+    let view = |f: &Path| python(&path, PUBLISHED_VIEW, &[f]);
+    // The published view of both files is identical: root keys are the
+    // trajectories alone, root attributes the published ones, and every
+    // published dataset holds the same values.
+    assert_eq!(view(&plain), view(&recorded));
+    assert!(view(&plain).starts_with(
+        "keys=0,1\nattrs=dataset_return,difficulty,domain_name,dynamic,img_hw,split,task_name\n"
+    ));
+    let gt = python(&path, PUBLISHED_VIEW, &[&recorded, Path::new("gt")]);
+    assert!(
+        gt.contains("GT agent_mask:uint8(3, 4, 4) background:int32(3, 2) background_grid:float32(3, 4, 4, 3) camera:float64(3, 4) colour:float32(3, 2, 3)"),
+        "{gt}"
+    );
+    // mask[2, 1, 3] = index 2*16 + 1*4 + 3 = 39 -> 39 % 3 == 0 -> 0;
+    // camera[1, 2] = 6 * 0.25; background[2, 0] = 4; grid[0, 3, 3, 2] = 47 / 1000;
+    // colour[2, 1, 0] = 15 * 0.5.
+    assert!(
+        gt.contains("GT mask=0 camera=1.50 background=4 grid=0.047 colour=7.50"),
+        "{gt}"
+    );
+    // And it reads back here.
+    let r = DatasetReader::open(&recorded).unwrap();
+    assert!(r.has_ground_truth());
+    assert!(!DatasetReader::open(&plain).unwrap().has_ground_truth());
+    let g = r.read_ground_truth(1, true).unwrap().unwrap();
+    assert_eq!(g.camera[6], 1.5);
+    assert_eq!(g.agent_mask.iter().filter(|&&m| m == 1).count(), 16);
+    assert_eq!(r.trajectory(0).unwrap().ground_truth.unwrap().materials, 2);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -70,6 +70,11 @@ pub struct CollectBenchArgs {
     /// Trajectories per worker.
     #[arg(long, default_value_t = 4)]
     per_worker: usize,
+    /// Also collect every configuration with the simulator's ground truth
+    /// recorded (`lam collect --ground-truth`), right after the plain one,
+    /// and print speed and size side by side with their ratios.
+    #[arg(long)]
+    ground_truth: bool,
 }
 
 /// Arguments of `lam bench loader`.
@@ -348,33 +353,52 @@ fn collect(args: CollectBenchArgs) -> Result<()> {
         args.episode_length,
         dir.display()
     );
+    let kinds: &[bool] = if args.ground_truth {
+        &[false, true]
+    } else {
+        &[false]
+    };
     for workers in [1, cores] {
-        let out = dir.join(format!("w{workers}.hdf5"));
-        let n = workers * args.per_worker;
-        let start = Instant::now();
-        let mut spec = CollectSpec::new(
-            args.task,
-            lam_env::distractors::DistractionConfig {
-                preset: args.preset,
-                ..Default::default()
-            },
-            expert.clone(),
-            n,
-            out.clone(),
-        );
-        spec.episode_length = args.episode_length;
-        spec.workers = Some(workers);
-        run_collect(&spec, &mut lam_train::progress::quiet)?;
-        let secs = start.elapsed().as_secs_f64();
-        let steps = (n * args.episode_length) as f64;
-        let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-        println!(
-            "{workers} worker(s): {:>7.0} steps/s ({:.0} per worker, {:.0}x the Python stack), {:.1} MB written in {secs:.1} s",
-            steps / secs,
-            steps / secs / workers as f64,
-            steps / secs / 55.0,
-            bytes as f64 / 1e6
-        );
+        let mut plain = None;
+        for &truth in kinds {
+            let out = dir.join(format!("w{workers}-{truth}.hdf5"));
+            let n = workers * args.per_worker;
+            let start = Instant::now();
+            let mut spec = CollectSpec::new(
+                args.task,
+                lam_env::distractors::DistractionConfig {
+                    preset: args.preset,
+                    ..Default::default()
+                },
+                expert.clone(),
+                n,
+                out.clone(),
+            );
+            spec.episode_length = args.episode_length;
+            spec.workers = Some(workers);
+            spec.ground_truth = truth;
+            run_collect(&spec, &mut lam_train::progress::quiet)?;
+            let secs = start.elapsed().as_secs_f64();
+            let steps = (n * args.episode_length) as f64;
+            let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) as f64;
+            let rate = steps / secs;
+            println!(
+                "{workers} worker(s){}: {rate:>7.0} steps/s ({:.0} per worker, {:.0}x the Python stack), {:.1} MB written in {secs:.1} s",
+                if truth { ", ground truth" } else { "" },
+                rate / workers as f64,
+                rate / 55.0,
+                bytes / 1e6
+            );
+            match plain {
+                None => plain = Some((rate, bytes)),
+                Some((r, b)) => println!(
+                    "  with ground truth: {:.2}x the plain speed, {:.2}x its size ({:.0} bytes more per step)",
+                    rate / r,
+                    bytes / b,
+                    (bytes - b) / steps
+                ),
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

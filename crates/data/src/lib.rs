@@ -9,6 +9,7 @@ pub mod error;
 pub mod layout;
 pub mod loader;
 pub mod lock;
+pub mod masks;
 pub mod mixed;
 pub mod ops;
 pub mod reader;

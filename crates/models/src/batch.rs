@@ -18,6 +18,48 @@ pub struct TrainBatch {
     pub actions: Tensor,
     /// s_t `[B, S]`.
     pub states: Tensor,
+    /// The agent masks of the stacked frames (read from files that record
+    /// ground truth, for the mask-guided objectives); `None` otherwise.
+    pub masks: Option<BatchMasks>,
+}
+
+/// Agent masks shaped like a batch's frames: `[B, C, H, W]` floats, 1
+/// where the pixel shows the agent and 0 elsewhere, each channel the mask
+/// of the frame it belongs to (channels 3j..3j+3: frame j of the stack).
+#[derive(Debug)]
+pub struct BatchMasks {
+    /// Of o_t.
+    pub obs: Tensor,
+    /// Of o_{t+1}.
+    pub next: Tensor,
+    /// Of o_{t+k}.
+    pub future: Tensor,
+}
+
+impl BatchMasks {
+    /// From stacked masks (`[B, H, W, 3]` bytes, per pixel the stack's
+    /// three frames, as [`lam_data::masks::MaskStore`] gathers them).
+    pub fn from_stacked(
+        m: &lam_data::masks::StackedMasks,
+        (h, w): (usize, usize),
+        device: Device,
+    ) -> Self {
+        let n = (m.obs.len() / (h * w * 3).max(1)) as i64;
+        let one = |v: &[u8]| {
+            Tensor::from_slice(v)
+                .view([n, h as i64, w as i64, 3])
+                .to_device(device)
+                .permute([0, 3, 1, 2])
+                .repeat_interleave_self_int(3, Some(1), None::<i64>)
+                .to_kind(Kind::Float)
+                .contiguous()
+        };
+        Self {
+            obs: one(&m.obs),
+            next: one(&m.next),
+            future: one(&m.future),
+        }
+    }
 }
 
 impl TrainBatch {
@@ -53,7 +95,34 @@ impl TrainBatch {
             states: Tensor::from_slice(&b.states)
                 .view([n, -1])
                 .to_device(device),
+            masks: None,
         }
+    }
+
+    /// The batch with its frames' agent masks attached.
+    pub fn with_masks(self, masks: BatchMasks) -> Self {
+        Self {
+            masks: Some(masks),
+            ..self
+        }
+    }
+
+    /// The batch with every frame multiplied by its agent mask (background
+    /// pixels 0: mid-grey in [-1, 1]); `None` when it has no masks.
+    pub fn masked_inputs(&self) -> Option<Self> {
+        let m = self.masks.as_ref()?;
+        Some(Self {
+            obs: &self.obs * &m.obs,
+            next: &self.next * &m.next,
+            future: &self.future * &m.future,
+            actions: self.actions.shallow_clone(),
+            states: self.states.shallow_clone(),
+            masks: Some(BatchMasks {
+                obs: m.obs.shallow_clone(),
+                next: m.next.shallow_clone(),
+                future: m.future.shallow_clone(),
+            }),
+        })
     }
 
     /// Samples in the batch.
@@ -115,5 +184,38 @@ mod tests {
         let shape = [1, 16, 16, OBS_CHANNELS];
         let reference = crate::toolkit::encoder::to_input(&Tensor::from_slice(&all).view(shape));
         assert!(scaled_frames(&all, shape).equal(&reference));
+    }
+
+    #[test]
+    fn mask_channels_follow_the_frames_channels() {
+        // One sample of 2 x 2 pixels: frame j's bytes are 100 + 10 j + rgb,
+        // its mask at pixel p is (j + p) % 2.
+        let (h, w) = (2usize, 2usize);
+        let mut frames = Vec::new();
+        let mut masks = Vec::new();
+        for p in 0..h * w {
+            for j in 0..3u8 {
+                frames.extend((0..3u8).map(|c| 100 + 10 * j + c));
+                masks.push((j + p as u8) % 2);
+            }
+        }
+        let stacked = lam_data::masks::StackedMasks {
+            obs: masks.clone(),
+            next: masks.clone(),
+            future: masks,
+        };
+        let m = BatchMasks::from_stacked(&stacked, (h, w), Device::Cpu);
+        assert_eq!(m.obs.size(), vec![1, OBS_CHANNELS, 2, 2]);
+        let x = scaled_frames(&frames, [1, 2, 2, OBS_CHANNELS]);
+        for c in 0..OBS_CHANNELS {
+            for p in 0..(h * w) as i64 {
+                let (y, xx) = (p / 2, p % 2);
+                let byte = ((x.double_value(&[0, c, y, xx]) + 1.0) * 127.5).round() as i64;
+                let j = (byte - 100) / 10;
+                assert_eq!(j, c / 3, "channel {c} holds frame {j}");
+                let want = ((j + p) % 2) as f64;
+                assert_eq!(m.obs.double_value(&[0, c, y, xx]), want, "c {c} p {p}");
+            }
+        }
     }
 }

@@ -150,6 +150,30 @@ pub struct TrainSettings {
     /// Stream the dataset from disk through a cache of this many MiB
     /// instead of reading it all into memory; 0 reads it all.
     pub stream_cache_mib: usize,
+    /// LAPO: the weight of background pixels (agent mask 0) in the pixel
+    /// loss, agent pixels weighing 1, normalised by the weights' sum; 1
+    /// (the default) is the plain MSE. Below 1 the training file must hold
+    /// agent masks (`lam collect --ground-truth`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub mask_background_weight: f64,
+    /// Multiply every frame the model reads (o_t, o_{t+1}, o_{t+k}, and the
+    /// labeled batch's) by its agent mask before augmentation: background
+    /// pixels become 0 (mid-grey in the [-1, 1] inputs). The training file
+    /// (and the held-out and labeled ones) must hold agent masks.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mask_inputs: bool,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// Everything a run needs besides its data.
@@ -238,6 +262,8 @@ pub const PRESETS: &[Preset] = &[
     preset!("laom-no-aug"),
     preset!("laom"),
     preset!("laom-labels"),
+    preset!("lapo-mask"),
+    preset!("laom-mask"),
     preset!("idm"),
     preset!("bc"),
     preset!("latent-bc"),
@@ -249,6 +275,8 @@ pub const PRESETS: &[Preset] = &[
     preset!("laom-no-aug-mini"),
     preset!("laom-mini"),
     preset!("laom-labels-mini"),
+    preset!("lapo-mask-mini"),
+    preset!("laom-mask-mini"),
     preset!("idm-mini"),
     preset!("bc-mini"),
     preset!("latent-bc-mini"),
@@ -295,6 +323,15 @@ impl RunConfig {
             message,
         };
         let mut table: toml::Table = toml::from_str(&self.to_toml()).expect("our own TOML parses");
+        // Settings left out of the TOML at their defaults can be set too.
+        for (section, key, value) in [
+            ("train", "mask_background_weight", toml::Value::Float(1.0)),
+            ("train", "mask_inputs", toml::Value::Boolean(false)),
+        ] {
+            if let Some(t) = table.get_mut(section).and_then(toml::Value::as_table_mut) {
+                t.entry(key).or_insert(value);
+            }
+        }
         for set in sets {
             let (key, raw) = set
                 .split_once('=')
@@ -388,7 +425,28 @@ impl RunConfig {
         if t.supervision_coef > 0.0 && t.labeled_batch_size == 0 {
             return Err("train.labeled_batch_size must be at least 1 with supervision".into());
         }
+        let w = t.mask_background_weight;
+        if !(0.0..=1.0).contains(&w) {
+            return Err(format!(
+                "train.mask_background_weight must be in [0, 1] (1: off), got {w}"
+            ));
+        }
+        if w < 1.0 && self.method != Method::Lapo {
+            return Err("train.mask_background_weight < 1 weights LAPO's pixel loss: it needs method = \"lapo\"".into());
+        }
+        if w < 1.0 && t.augment {
+            return Err("train.mask_background_weight < 1 needs train.augment = false: the augmented target's pixels no longer line up with its agent mask".into());
+        }
+        if t.mask_inputs && !self.method.is_latent() {
+            return Err("train.mask_inputs applies to the latent action models (method = \"lapo\" or \"laom\")".into());
+        }
         Ok(())
+    }
+
+    /// Whether a run reads the agent masks of its files (a mask-guided
+    /// objective is on).
+    pub fn needs_masks(&self) -> bool {
+        self.train.mask_background_weight < 1.0 || self.train.mask_inputs
     }
 
     /// Whether the run needs a labeled file (`--labeled`).
@@ -580,5 +638,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("x.toml"), "{err}");
+    }
+
+    #[test]
+    fn mask_switches_are_left_out_of_the_toml_when_off() {
+        // Configs (and so run and cache keys) of every other preset read
+        // and write exactly as before the switches existed.
+        for p in PRESETS {
+            let text = p.config().to_toml();
+            let masked = p.name.starts_with("lapo-mask") || p.name.starts_with("laom-mask");
+            assert_eq!(text.contains("mask_"), masked, "{}", p.name);
+        }
+        let lapo = RunConfig::preset("lapo-mini").unwrap();
+        let mut masked = RunConfig::preset("lapo-mask-mini").unwrap();
+        assert_eq!(masked.train.mask_background_weight, 0.1);
+        assert!(masked.needs_masks() && !lapo.needs_masks());
+        masked.train.mask_background_weight = 1.0;
+        assert_eq!(masked, lapo, "lapo-mask-mini is lapo-mini + the weight");
+        let laom = RunConfig::preset("laom-mini").unwrap();
+        let mut masked = RunConfig::preset("laom-mask-mini").unwrap();
+        assert!(masked.train.mask_inputs && masked.needs_masks());
+        masked.train.mask_inputs = false;
+        assert_eq!(masked, laom, "laom-mask-mini is laom-mini + masked inputs");
+        // Settable with --set although absent from the TOML.
+        let on = laom
+            .with_overrides(&["train.mask_inputs=true".into()])
+            .unwrap();
+        assert!(on.train.mask_inputs);
+        let w = lapo
+            .with_overrides(&["train.mask_background_weight=0".into()])
+            .unwrap();
+        assert_eq!(w.train.mask_background_weight, 0.0);
+        assert!(w.to_toml().contains("mask_background_weight = 0.0"));
+    }
+
+    #[test]
+    fn mask_switches_that_cannot_apply_are_refused() {
+        let lapo = RunConfig::preset("lapo-mini").unwrap();
+        let refused = |c: &RunConfig, sets: &[&str], word: &str| {
+            let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            let err = c.with_overrides(&sets).unwrap_err().to_string();
+            assert!(err.contains(word), "{sets:?}: {err}");
+        };
+        refused(&lapo, &["train.mask_background_weight=1.5"], "[0, 1]");
+        refused(&lapo, &["train.mask_background_weight=-0.1"], "[0, 1]");
+        refused(
+            &lapo,
+            &["train.mask_background_weight=0.1", "train.augment=true"],
+            "train.augment",
+        );
+        let laom = RunConfig::preset("laom-mini").unwrap();
+        refused(&laom, &["train.mask_background_weight=0.1"], "lapo");
+        let bc = RunConfig::preset("bc-mini").unwrap();
+        refused(&bc, &["train.mask_inputs=true"], "mask_inputs");
     }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lam_data::loader::{Loader, LoaderConfig, LoaderMode};
+use lam_data::masks::{gather_mixed, MaskStore};
 use lam_data::mixed::{pad, ActionLayout, MixedLoader};
 use lam_data::DataError;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use tch::Device;
 
 use crate::events::EventsFile;
 use crate::trainer::{EvalMetrics, StepMetrics, Trainer};
-use lam_models::batch::{DataShape, TrainBatch};
+use lam_models::batch::{BatchMasks, DataShape, TrainBatch};
 use lam_models::config::{Method, RunConfig};
 use lam_models::toolkit::checkpoint::CheckpointError;
 
@@ -433,6 +434,7 @@ pub fn train(
         layout(0.0),
     )?;
     let shape = shape_of(loader.frame(), loader.sizes(), &data.data)?;
+    let loader_frame = loader.frame();
     let mut labeled = match (&data.labeled, config.needs_labels()) {
         (Some(file), true) => {
             let files: Vec<PathBuf> = std::iter::once(file.clone())
@@ -469,6 +471,37 @@ pub fn train(
         }
         None => Trainer::new(&config, shape, device, data.teacher.as_deref())?,
     };
+    // The agent masks of every file the steps read, in memory, when a
+    // mask-guided objective is on (an error naming a file without them).
+    let needs_masks = trainer.needs_masks();
+    let mask_stores = |files: &[PathBuf]| -> Result<Vec<MaskStore>, RunError> {
+        if !needs_masks {
+            return Ok(Vec::new());
+        }
+        files
+            .iter()
+            .map(|f| MaskStore::open(f).map_err(RunError::from))
+            .collect()
+    };
+    let train_masks = mask_stores(&files)?;
+    let labeled_masks = match &data.labeled {
+        Some(file) if labeled.is_some() && config.train.mask_inputs => mask_stores(
+            &std::iter::once(file.clone())
+                .chain(data.also_labeled.iter().cloned())
+                .collect::<Vec<_>>(),
+        )?,
+        _ => Vec::new(),
+    };
+    let with_masks = |b: TrainBatch,
+                      stores: &[MaskStore],
+                      mixed: &lam_data::mixed::MixedBatch|
+     -> Result<TrainBatch, RunError> {
+        if stores.is_empty() {
+            return Ok(b);
+        }
+        let m = gather_mixed(stores, mixed)?;
+        Ok(b.with_masks(BatchMasks::from_stacked(&m, loader_frame, device)))
+    };
     let eval = match &data.eval {
         Some(file) => {
             let mut l = Loader::open(file, loader_config(t.batch_size, 0xE7A1, 0))?;
@@ -483,10 +516,16 @@ pub fn train(
                 )));
             }
             let frame = l.frame();
+            let store = mask_stores(std::slice::from_ref(file))?;
             let mut batches = Vec::new();
             for _ in 0..t.eval_batches.max(1) {
                 let b = pad(l.next_batch()?, sizes.0, sizes.1, pad_to.0, pad_to.1);
-                batches.push(TrainBatch::from_loader(&b, frame, device));
+                let mut tb = TrainBatch::from_loader(&b, frame, device);
+                if let Some(s) = store.first() {
+                    let m = s.gather(&b)?;
+                    tb = tb.with_masks(BatchMasks::from_stacked(&m, frame, device));
+                }
+                batches.push(tb);
             }
             Some(batches)
         }
@@ -513,13 +552,18 @@ pub fn train(
     };
     let end = until.map_or(t.steps, |u| u.min(t.steps));
     for step in start..end {
-        let batch = TrainBatch::from_loader(&loader.next_batch()?.batch, frame, device);
+        let mixed = loader.next_batch()?;
+        let batch = with_masks(
+            TrainBatch::from_loader(&mixed.batch, frame, device),
+            &train_masks,
+            &mixed,
+        )?;
         let lab = match &mut labeled {
-            Some(l) => Some(TrainBatch::from_loader(
-                &l.next_batch()?.batch,
-                frame,
-                device,
-            )),
+            Some(l) => {
+                let mixed = l.next_batch()?;
+                let b = TrainBatch::from_loader(&mixed.batch, frame, device);
+                Some(with_masks(b, &labeled_masks, &mixed)?)
+            }
             None => None,
         };
         let m = trainer.step(&batch, lab.as_ref());

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use lam_models::batch::{DataShape, TrainBatch};
+use lam_models::batch::{BatchMasks, DataShape, TrainBatch};
 use lam_models::config::{ProbeInputs, RunConfig};
 use lam_models::methods::{self, Loss, Model, StepInputs, Supervision, Teacher};
 use lam_models::toolkit::augment::augment;
@@ -80,6 +80,7 @@ pub struct Trainer {
     step: usize,
     rng: ChaCha8Rng,
     teacher: Option<std::path::PathBuf>,
+    teacher_masked: bool,
 }
 
 impl Trainer {
@@ -104,6 +105,12 @@ impl Trainer {
             }
             (false, _) => None,
         };
+        let teacher_masked = teacher_model.as_ref().is_some_and(|t| t.masked_inputs);
+        if teacher_masked && config.train.augment {
+            return Err(ModelError::Build(
+                "the teacher was trained on masked inputs (train.mask_inputs): its latents are computed on masked frames, which needs train.augment = false here (the augmented frames no longer line up with their masks)".into(),
+            ));
+        }
         let (vs, model, action_probe, state_probe) =
             lam_models::toolkit::init::seeded(config.seed, || {
                 let vs = nn::VarStore::new(device);
@@ -131,6 +138,7 @@ impl Trainer {
             teacher: teacher
                 .filter(|_| config.method.needs_teacher())
                 .map(Path::to_path_buf),
+            teacher_masked,
         })
     }
 
@@ -163,7 +171,36 @@ impl Trainer {
         Ok(Teacher {
             method: config.method,
             model,
+            masked_inputs: config.train.mask_inputs,
         })
+    }
+
+    /// Whether a step reads the agent masks of its batches: a mask-guided
+    /// objective is on, or the teacher was trained on masked inputs.
+    pub fn needs_masks(&self) -> bool {
+        self.config.needs_masks() || self.teacher_masked
+    }
+
+    /// The frames the model reads from `batch`: masked by their agent
+    /// masks under `train.mask_inputs`, else as they are. `None` when the
+    /// batch would need masks it lacks.
+    pub fn model_inputs(&self, batch: &TrainBatch) -> Option<TrainBatch> {
+        if self.config.train.mask_inputs {
+            batch.masked_inputs()
+        } else {
+            Some(TrainBatch {
+                obs: batch.obs.shallow_clone(),
+                next: batch.next.shallow_clone(),
+                future: batch.future.shallow_clone(),
+                actions: batch.actions.shallow_clone(),
+                states: batch.states.shallow_clone(),
+                masks: batch.masks.as_ref().map(|m| BatchMasks {
+                    obs: m.obs.shallow_clone(),
+                    next: m.next.shallow_clone(),
+                    future: m.future.shallow_clone(),
+                }),
+            })
+        }
     }
 
     /// The checkpoint this run builds on (latent BC, decoder).
@@ -191,7 +228,17 @@ impl Trainer {
     }
 
     /// One update on `batch` (and `labeled`, for supervision).
+    ///
+    /// With a mask-guided objective on ([`Trainer::needs_masks`]) the
+    /// batches must carry their agent masks (as [`crate::run::train`]
+    /// guarantees, refusing files without them): a batch without them is a
+    /// caller's bug and panics.
     pub fn step(&mut self, batch: &TrainBatch, labeled: Option<&TrainBatch>) -> StepMetrics {
+        const NO_MASKS: &str = "a mask-guided run's batches carry their agent masks";
+        assert!(!self.needs_masks() || batch.masks.is_some(), "{NO_MASKS}");
+        let batch = &self.model_inputs(batch).expect(NO_MASKS);
+        let labeled = labeled.map(|l| self.model_inputs(l).expect(NO_MASKS));
+        let labeled = labeled.as_ref();
         let t = &self.config.train;
         let lr = learning_rate(self.step, t.warmup_steps, t.steps, t.lr);
         let aug = t.augment.then_some(t.augmentation);
@@ -206,6 +253,7 @@ impl Trainer {
             future: &future,
             actions: &batch.actions,
             labeled,
+            masks: batch.masks.as_ref().filter(|_| aug.is_none()),
         };
         let model = &self.model;
         let device = self.vs.device();
@@ -277,12 +325,19 @@ impl Trainer {
         };
         tch::no_grad(|| {
             for b in batches {
+                // (Held-out batches without the masks a run needs are
+                // refused before training: see `run::train`.)
+                let Some(b) = self.model_inputs(b) else {
+                    continue;
+                };
+                let b = &b;
                 let f = self.model.loss(&StepInputs {
                     obs: &b.obs,
                     next: &b.next,
                     future: &b.future,
                     actions: &b.actions,
                     labeled: None,
+                    masks: b.masks.as_ref(),
                 });
                 sum.loss += f.loss.double_value(&[]);
                 sum.action_mse += match (&self.action_probe, f.latent) {
@@ -428,6 +483,7 @@ mod tests {
             next,
             actions: Tensor::from_slice(&actions).view([n as i64, 2]),
             states: Tensor::from_slice(&actions).view([n as i64, 2]),
+            masks: None,
         }
     }
 
@@ -685,5 +741,99 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Per-frame agent masks of a batch of `n` (`[n, 9, S, S]`, one random
+    /// mask per stacked frame, repeated over its 3 channels).
+    fn masks(n: i64, seed: i64) -> BatchMasks {
+        tch::manual_seed(seed);
+        let one = || {
+            Tensor::rand([n, 3, SIDE, SIDE], (Kind::Float, Device::Cpu))
+                .gt(0.6)
+                .to_kind(Kind::Float)
+                .repeat_interleave_self_int(3, Some(1), None::<i64>)
+        };
+        BatchMasks {
+            obs: one(),
+            next: one(),
+            future: one(),
+        }
+    }
+
+    /// `b` with its masks and every frame's background pixels replaced.
+    fn other_background(b: &TrainBatch) -> TrainBatch {
+        let m = b.masks.as_ref().unwrap();
+        let noise = |x: &Tensor| Tensor::rand_like(x) * 2.0 - 1.0;
+        let swap = |x: &Tensor, m: &Tensor| x.where_self(&m.to_kind(Kind::Bool), &noise(x));
+        TrainBatch {
+            obs: swap(&b.obs, &m.obs),
+            next: swap(&b.next, &m.next),
+            future: swap(&b.future, &m.future),
+            actions: b.actions.shallow_clone(),
+            states: b.states.shallow_clone(),
+            masks: Some(BatchMasks {
+                obs: m.obs.shallow_clone(),
+                next: m.next.shallow_clone(),
+                future: m.future.shallow_clone(),
+            }),
+        }
+    }
+
+    #[test]
+    fn laom_on_masked_inputs_is_blind_to_the_background() {
+        let b = batch(4, &mut ChaCha8Rng::seed_from_u64(8)).with_masks(masks(4, 1));
+        let other = other_background(&b);
+        let latents = |t: &Trainer, b: &TrainBatch| {
+            let x = t.model_inputs(b).unwrap();
+            tch::no_grad(|| {
+                (
+                    t.model.latent(&x.obs, &x.future).unwrap(),
+                    t.model.embed(&x.obs),
+                )
+            })
+        };
+        let c = config("laom-mask-mini", &["model.head_width=32"]);
+        let masked = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
+        assert!(masked.needs_masks());
+        let ((z1, e1), (z2, e2)) = (latents(&masked, &b), latents(&masked, &other));
+        assert!(
+            z1.equal(&z2) && e1.equal(&e2),
+            "the background reached the latents"
+        );
+        // Without the switch the same change shows.
+        let plain = Trainer::new(
+            &config("laom-mini", &["model.head_width=32"]),
+            SHAPE,
+            Device::Cpu,
+            None,
+        )
+        .unwrap();
+        assert!(!plain.needs_masks());
+        let ((z1, _), (z2, _)) = (latents(&plain, &b), latents(&plain, &other));
+        assert!(!z1.equal(&z2));
+        // A batch without masks has no masked inputs.
+        let bare = batch(2, &mut ChaCha8Rng::seed_from_u64(9));
+        assert!(masked.model_inputs(&bare).is_none());
+    }
+
+    #[test]
+    fn the_mask_presets_train_a_step_and_evaluate() {
+        for preset in ["lapo-mask-mini", "laom-mask-mini"] {
+            let c = config(preset, &["model.head_width=32"]);
+            let mut t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
+            let b = batch(4, &mut ChaCha8Rng::seed_from_u64(3)).with_masks(masks(4, 2));
+            let m = t.step(&b, None);
+            assert!(m.is_finite(), "{preset}: {m:?}");
+            let e = t.evaluate(&[b]);
+            assert!(e.loss.is_finite(), "{preset}");
+        }
+        // LAPO at weight 0: the held-out loss ignores the target's background.
+        let c = config("lapo-mask-mini", &["train.mask_background_weight=0"]);
+        let t = Trainer::new(&c, SHAPE, Device::Cpu, None).unwrap();
+        let b = batch(4, &mut ChaCha8Rng::seed_from_u64(4)).with_masks(masks(4, 3));
+        let mut other = other_background(&b);
+        other.obs = b.obs.shallow_clone();
+        other.future = b.future.shallow_clone();
+        assert_eq!(t.evaluate(&[b]).loss, t.evaluate(&[other]).loss);
     }
 }

@@ -23,6 +23,9 @@ pub struct LapoConfig {
     pub latent_dim: i64,
     /// FSQ levels, `None` for a continuous latent.
     pub fsq: Option<Vec<i64>>,
+    /// Weight of background pixels (agent mask 0) in the pixel loss, agent
+    /// pixels weighing 1; 1 is the plain MSE.
+    pub background_weight: f64,
 }
 
 /// An upsampling stage: 2x2 transposed conv (stride 2) then residual blocks.
@@ -51,6 +54,7 @@ pub struct Lapo {
     decoder: Vec<DecoderStage>,
     out_conv: nn::Conv2D,
     latent_dim: i64,
+    background_weight: f64,
 }
 
 /// What one LAPO step computes.
@@ -125,6 +129,7 @@ impl Lapo {
             decoder,
             out_conv,
             latent_dim,
+            background_weight: c.background_weight,
         })
     }
 
@@ -169,12 +174,23 @@ impl Lapo {
         self.out_conv.forward(&x).tanh()
     }
 
-    /// One training step's forward pass and loss.
-    pub fn forward(&self, obs: &Tensor, next: &Tensor, future: &Tensor) -> LapoOutput {
+    /// One training step's forward pass and loss: the pixel MSE to
+    /// o_{t+1}, weighted by its agent mask `next_mask` (`[B, C, H, W]`, 1 =
+    /// agent) when the model down-weights the background and one is given.
+    pub fn forward(
+        &self,
+        obs: &Tensor,
+        next: &Tensor,
+        future: &Tensor,
+        next_mask: Option<&Tensor>,
+    ) -> LapoOutput {
         let latent = self.infer_latent(obs, future);
         let h = self.fdm_encoder.forward(obs);
         let prediction = self.decode(&h, &latent);
-        let loss = prediction.mse_loss(next, Reduction::Mean);
+        let loss = match next_mask.filter(|_| self.background_weight < 1.0) {
+            Some(m) => weighted_pixel_loss(&prediction, next, m, self.background_weight),
+            None => prediction.mse_loss(next, Reduction::Mean),
+        };
         LapoOutput {
             latent,
             prediction,
@@ -182,6 +198,22 @@ impl Lapo {
             loss,
         }
     }
+}
+
+/// The squared pixel error of `prediction` to `target`, each pixel
+/// weighted 1 where `mask` is 1 (the agent) and `background` where it is 0,
+/// divided by the sum of the weights (so that `background = 1` is the plain
+/// MSE and the loss keeps its scale as `background` falls).
+pub fn weighted_pixel_loss(
+    prediction: &Tensor,
+    target: &Tensor,
+    mask: &Tensor,
+    background: f64,
+) -> Tensor {
+    let kind = prediction.kind();
+    let weight = (mask.to_kind(kind) * (1.0 - background) + background).detach();
+    let error = (prediction - target).square() * &weight;
+    error.sum(kind) / weight.sum(kind).clamp_min(1e-12)
 }
 
 impl Lapo {
@@ -198,15 +230,18 @@ impl Lapo {
                 encoder: encoder_config(c, shape),
                 latent_dim: m.latent_dim,
                 fsq: (!m.fsq_levels.is_empty()).then(|| m.fsq_levels.clone()),
+                background_weight: c.train.mask_background_weight,
             },
         )
     }
 }
 
 impl Model for Lapo {
-    /// The pixel MSE of the FDM's o_{t+1}; nothing else.
+    /// The pixel MSE of the FDM's o_{t+1}, its background pixels
+    /// down-weighted by `train.mask_background_weight` when the batch has
+    /// agent masks (the plain MSE without them); nothing else.
     fn loss(&self, x: &StepInputs) -> Loss {
-        let out = self.forward(x.obs, x.next, x.future);
+        let out = self.forward(x.obs, x.next, x.future, x.masks.map(|m| &m.next));
         Loss {
             loss: out.loss,
             supervision: None,
@@ -258,6 +293,7 @@ mod tests {
             },
             latent_dim: 16,
             fsq,
+            background_weight: 1.0,
         }
     }
 
@@ -266,7 +302,7 @@ mod tests {
         let vs = nn::VarStore::new(Device::Cpu);
         let lapo = Lapo::new(&vs.root(), &config(None)).unwrap();
         let x = || Tensor::rand([3, 9, 32, 32], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
-        let out = lapo.forward(&x(), &x(), &x());
+        let out = lapo.forward(&x(), &x(), &x(), None);
         assert_eq!(out.latent.size(), vec![3, 16]);
         assert_eq!(out.prediction.size(), vec![3, 9, 32, 32]);
         out.loss.backward();
@@ -292,5 +328,51 @@ mod tests {
         assert!(values
             .iter()
             .all(|v| [-1.0f32, 0.0, 1.0].iter().any(|g| (v - g).abs() < 1e-5)));
+    }
+
+    #[test]
+    fn the_weighted_loss_is_the_mse_at_1_and_ignores_the_background_at_0() {
+        let opts = (Kind::Float, Device::Cpu);
+        let prediction = Tensor::rand([2, 9, 8, 8], opts) * 2.0 - 1.0;
+        let target = Tensor::rand([2, 9, 8, 8], opts) * 2.0 - 1.0;
+        let mask = Tensor::rand([2, 9, 8, 8], opts)
+            .gt(0.7)
+            .to_kind(Kind::Float);
+        let mse = scalar(&prediction.mse_loss(&target, Reduction::Mean));
+        let at_1 = scalar(&weighted_pixel_loss(&prediction, &target, &mask, 1.0));
+        assert!((at_1 - mse).abs() < 1e-6 * mse, "{at_1} vs {mse}");
+        // Other background pixels in the target only.
+        let noise = Tensor::rand([2, 9, 8, 8], opts) * 2.0 - 1.0;
+        let other = target.where_self(&mask.to_kind(Kind::Bool), &noise);
+        assert!(scalar(&(&other - &target).abs().sum(Kind::Float)) > 1.0);
+        let loss = |t: &Tensor, w: f64| scalar(&weighted_pixel_loss(&prediction, t, &mask, w));
+        assert_eq!(loss(&target, 0.0), loss(&other, 0.0));
+        assert_ne!(loss(&target, 0.1), loss(&other, 0.1));
+        // At 0: the MSE over the agent's pixels alone.
+        let squared = ((&prediction - &target).square() * &mask).sum(Kind::Float);
+        let agent = scalar(&(squared / mask.sum(Kind::Float)));
+        assert!((loss(&target, 0.0) - agent).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_zero_background_weight_makes_the_model_loss_blind_to_the_targets_background() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut c = config(None);
+        c.background_weight = 0.0;
+        let lapo = Lapo::new(&vs.root(), &c).unwrap();
+        let opts = (Kind::Float, Device::Cpu);
+        let x = || Tensor::rand([3, 9, 32, 32], opts) * 2.0 - 1.0;
+        let (obs, next, future) = (x(), x(), x());
+        let mask = Tensor::rand([3, 9, 32, 32], opts)
+            .gt(0.5)
+            .to_kind(Kind::Float);
+        let other = next.where_self(&mask.to_kind(Kind::Bool), &x());
+        let a = lapo.forward(&obs, &next, &future, Some(&mask)).loss;
+        let b = lapo.forward(&obs, &other, &future, Some(&mask)).loss;
+        assert_eq!(scalar(&a), scalar(&b));
+        // Without a mask: the plain MSE, which sees the change.
+        let a = lapo.forward(&obs, &next, &future, None).loss;
+        let b = lapo.forward(&obs, &other, &future, None).loss;
+        assert_ne!(scalar(&a), scalar(&b));
     }
 }

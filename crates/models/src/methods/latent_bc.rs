@@ -16,6 +16,7 @@ use crate::ModelError;
 pub struct LatentBc {
     actor: Actor,
     teacher: Box<dyn Model>,
+    teacher_masked: bool,
 }
 
 impl LatentBc {
@@ -37,6 +38,7 @@ impl LatentBc {
         Ok(Self {
             actor: Actor::new(&vs.root(), encoder_config(c, shape), d),
             teacher: teacher.model,
+            teacher_masked: teacher.masked_inputs,
         })
     }
 
@@ -48,9 +50,16 @@ impl LatentBc {
 
 impl Model for LatentBc {
     /// The MSE between the actor's output on o_t and the teacher's latent
-    /// for (o_t, o_{t+1}), computed without gradient.
+    /// for (o_t, o_{t+1}), computed without gradient (on masked frames
+    /// when the teacher was trained on masked inputs: the actor itself
+    /// reads the frames as they are).
     fn loss(&self, x: &StepInputs) -> Loss {
-        let target = tch::no_grad(|| self.teacher.latent(x.obs, x.next))
+        let masked = x.masks.filter(|_| self.teacher_masked);
+        let (t_obs, t_next) = match masked {
+            Some(m) => (x.obs * &m.obs, x.next * &m.next),
+            None => (x.obs.shallow_clone(), x.next.shallow_clone()),
+        };
+        let target = tch::no_grad(|| self.teacher.latent(&t_obs, &t_next))
             .expect("the teacher is a LAM")
             .to_kind(Kind::Float);
         let e = self.actor.embed(x.obs);

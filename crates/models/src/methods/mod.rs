@@ -28,7 +28,7 @@ use std::any::Any;
 use tch::nn;
 use tch::Tensor;
 
-use crate::batch::{DataShape, TrainBatch, OBS_CHANNELS};
+use crate::batch::{BatchMasks, DataShape, TrainBatch, OBS_CHANNELS};
 use crate::config::{Method, RunConfig};
 use crate::toolkit::encoder::EncoderConfig;
 use crate::ModelError;
@@ -46,6 +46,10 @@ pub struct StepInputs<'a> {
     pub actions: &'a Tensor,
     /// The labeled batch (LAOM + supervision); `None` in held-out evaluations.
     pub labeled: Option<&'a TrainBatch>,
+    /// The agent masks of `obs`, `next` and `future` (un-augmented: the
+    /// mask-guided objectives run without augmentation), when the batch
+    /// has them.
+    pub masks: Option<&'a BatchMasks>,
 }
 
 /// A supervised term added to a method's own loss: `coef * loss`.
@@ -124,6 +128,9 @@ pub struct Teacher {
     pub method: Method,
     /// Its model, frozen.
     pub model: Box<dyn Model>,
+    /// Whether it was trained on masked inputs (`train.mask_inputs`): its
+    /// latents are then computed on masked frames.
+    pub masked_inputs: bool,
 }
 
 /// The encoder settings of `c` for stacked observations of `shape`.

@@ -326,6 +326,7 @@ mod tests {
             "experiments/mini-dcs.toml",
             "experiments/laom-steps.toml",
             "experiments/label-budgets.toml",
+            "experiments/masks.toml",
         ] {
             let x = Experiment::read(&root().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert!(!x.tasks.is_empty() && !x.seeds.is_empty(), "{f}");

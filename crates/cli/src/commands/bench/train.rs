@@ -83,6 +83,7 @@ fn synthetic(n: i64, image: i64, device: Device) -> TrainBatch {
         future: frames(),
         actions: Tensor::randn([n, ACTIONS], (Kind::Float, device)),
         states: Tensor::randn([n, STATES], (Kind::Float, device)),
+        masks: None,
     }
 }
 

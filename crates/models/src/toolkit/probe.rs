@@ -202,7 +202,7 @@ pub struct MlpFit {
     mean: Tensor,
     /// `1 / std` per input (0 for a constant input) `[1, D]`.
     inv_std: Tensor,
-    /// Whitened principal directions `[D, P]` when D > max_inputs.
+    /// Leading principal directions `[D, P]`, scaled, when D > max_inputs.
     pca: Option<Tensor>,
     /// (weight `[in, out]`, bias `[out]`) per layer, the last linear.
     layers: Vec<(Tensor, Tensor)>,
@@ -263,19 +263,31 @@ impl MlpFit {
         let weights = &weights / weights.sum(Kind::Float).clamp_min(1e-12);
         let mean = x.mean_dim(0, true, Kind::Float);
         let std = x.std_dim(0, false, true);
+        // Inputs (nearly) constant on the fitting rows carry nothing here
+        // and would be blown up by standardising: left out.
+        let floor = (std.max().double_value(&[]) * 1e-3).max(1e-8);
         let inv_std = std
-            .gt(1e-8)
+            .gt(floor)
             .to_kind(Kind::Float)
-            .g_div(&std.clamp_min(1e-8));
+            .g_div(&std.clamp_min(floor));
         let standard = (&x - &mean) * &inv_std;
         let pca = (d > s.max_inputs).then(|| {
-            // Whitened: each component scaled to unit variance.
+            // A rotation onto the leading components (those with some
+            // variance), one scale for all so the mean input variance is 1:
+            // not whitened, so that a direction nearly constant on the
+            // fitting rows is not blown up on others.
             let (_, sv, v) = standard.svd(true, true);
-            let k = s.max_inputs.min(sv.size()[0]);
-            let scale = (sv.narrow(0, 0, k) / (n as f64).sqrt())
-                .clamp_min(1e-6)
-                .reciprocal();
-            v.narrow(1, 0, k) * scale.unsqueeze(0)
+            let sv = Vec::<f64>::try_from(sv.to_kind(Kind::Double)).unwrap_or_default();
+            let top = sv.first().copied().unwrap_or(0.0);
+            let k = sv
+                .iter()
+                .take(s.max_inputs as usize)
+                .take_while(|&&x| x > top * 1e-3)
+                .count()
+                .max(1);
+            let variance =
+                sv[..k.min(sv.len())].iter().map(|x| x * x).sum::<f64>() / (k as f64 * n as f64);
+            v.narrow(1, 0, k as i64) / variance.sqrt().max(1e-12)
         });
         let inputs = match &pca {
             Some(p) => standard.matmul(p),

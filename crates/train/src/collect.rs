@@ -470,7 +470,7 @@ fn episode(
         (c.height, c.width)
     };
     let (mut obs, mut states, mut actions) = (Vec::new(), Vec::new(), Vec::new());
-    let mut truth = ground_truth.then(|| Truth::default());
+    let mut truth = ground_truth.then(Truth::default);
     let mut total = 0.0;
     loop {
         obs.extend_from_slice(env.frame());

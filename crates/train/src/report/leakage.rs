@@ -9,19 +9,22 @@ use crate::leakage::{Factor, FactorScores};
 
 use super::{plots, sections::budget_of, Cache, Doc, ReportError, Stat};
 
+/// Per factor of [`Factor::ALL`]: (linear, MLP) R² of each seed.
+type PerFactor = [(Vec<f64>, Vec<f64>); 5];
+
 /// One LAM's scores over seeds: per factor, linear and MLP R².
 #[derive(Default)]
 struct Encodes {
     method: String,
-    /// Per factor of [`Factor::ALL`]: (linear, MLP) R² of each seed.
-    latent: [(Vec<f64>, Vec<f64>); 5],
-    /// The same for the observation embedding.
-    embedding: [(Vec<f64>, Vec<f64>); 5],
+    /// The latent action's scores.
+    latent: PerFactor,
+    /// The observation embedding's scores.
+    embedding: PerFactor,
     seeds: usize,
 }
 
 /// Adds one seed's scores to `into`.
-fn add(into: &mut [(Vec<f64>, Vec<f64>); 5], scores: &FactorScores) {
+fn add(into: &mut PerFactor, scores: &FactorScores) {
     for (slot, f) in into.iter_mut().zip(Factor::ALL) {
         if let Some(s) = scores.get(f) {
             slot.0.push(s.linear);
@@ -140,7 +143,7 @@ pub(super) fn encodes(cache: &Cache, doc: &mut Doc) -> Result<(), ReportError> {
     doc.image("leakage.png");
     let mut header = vec!["task/distractors", "LAM", "seeds"];
     header.extend(names.iter().copied());
-    let rows = |pick: &dyn Fn(&Encodes) -> &[(Vec<f64>, Vec<f64>); 5]| -> Vec<Vec<String>> {
+    let rows = |pick: &dyn Fn(&Encodes) -> &PerFactor| -> Vec<Vec<String>> {
         order
             .iter()
             .map(|((setting, name), e)| {

@@ -9,7 +9,8 @@
 //! background videos are not the training file's, and the training file
 //! may record no ground truth): its sampled pairs are split by trajectory
 //! (even and odd index), fitted on one half and scored on the other, both
-//! ways, and the two R² averaged (2-fold cross-fitting). Every target column
+//! ways (the MLP picks its weights on trajectories of the fitting half it
+//! holds back), and the two R² averaged (2-fold cross-fitting). Every target column
 //! is standardised with the fitting half's statistics; a factor's R² is
 //! 1 − Σ MSE / Σ variance over its columns on the scored half (about the
 //! uniform mean of its columns' R²). Columns constant in either half (the
@@ -374,10 +375,12 @@ pub fn cross_fit(
                 seed: settings.seed.wrapping_add(fold as u64),
                 ..settings.clone()
             };
+            let held_back = held_back(&halves[fit], trajectories);
             let net = MlpFit::fit(
                 &xs[fit].to_kind(Kind::Float),
                 &fit_y.to_kind(Kind::Float),
                 Some(&Tensor::from_slice(&weights)),
+                held_back.as_deref(),
                 &settings,
             )
             .map_err(|e| TrainError::invalid("MLP probe", e.to_string(), "a fit"))?;
@@ -401,6 +404,30 @@ pub fn cross_fit(
         });
     }
     Ok(scores)
+}
+
+/// Which rows of a fitting half (`rows`, indices into `trajectories`) the
+/// MLP holds back to pick its weights: whole trajectories, every fourth of
+/// the half's (at least one), so that the check is not fooled by
+/// neighbouring steps; None (every tenth row) with one trajectory only.
+fn held_back(rows: &[i64], trajectories: &[u32]) -> Option<Vec<bool>> {
+    let mut ids: Vec<u32> = rows.iter().map(|&r| trajectories[r as usize]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.len() < 2 {
+        return None;
+    }
+    let back: Vec<u32> = ids
+        .iter()
+        .enumerate()
+        .filter(|(rank, _)| rank % 4 == 3 || (ids.len() < 4 && rank + 1 == ids.len()))
+        .map(|(_, &id)| id)
+        .collect();
+    Some(
+        rows.iter()
+            .map(|&r| back.contains(&trajectories[r as usize]))
+            .collect(),
+    )
 }
 
 /// R² of `predicted` against `y` per block of `widths` columns:
@@ -543,6 +570,17 @@ mod tests {
         let err =
             cross_fit(&w.camera, &targets(&w), &w.trajectories[..10], 1e-3, None).unwrap_err();
         assert!(err.to_string().contains("same number of rows"), "{err}");
+    }
+
+    #[test]
+    fn whole_trajectories_are_held_back() {
+        let ids = [0u32, 2, 4, 6, 8, 0, 2];
+        let rows: Vec<i64> = (0..7).collect();
+        let back = held_back(&rows, &ids).unwrap();
+        assert_eq!(back, [false, false, false, true, false, false, false]);
+        let back = held_back(&rows[..3], &ids).unwrap();
+        assert_eq!(back, [false, false, true]);
+        assert_eq!(held_back(&[0, 5], &ids), None);
     }
 
     #[test]

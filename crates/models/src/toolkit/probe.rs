@@ -211,11 +211,18 @@ pub struct MlpFit {
 impl MlpFit {
     /// Fits `y ≈ f(x)` on rows of `x` `[N, D]` and `y` `[N, out]`,
     /// minimising the squared error of each output column weighted by
-    /// `column_weights` (`[out]`, uniform when None).
+    /// `column_weights` (`[out]`, uniform when None). The rows marked in
+    /// `held_back` (`N` flags; every tenth row when None) are not fitted
+    /// but pick the weights: those of the best check, one before the first
+    /// step (the output layer starts at zero: it predicts 0, the mean of
+    /// standardised targets) and one every 100 steps. Rows that are
+    /// not independent of the fitted ones (neighbouring steps of one
+    /// trajectory) pick overfitted weights: hold back whole trajectories.
     pub fn fit(
         x: &Tensor,
         y: &Tensor,
         column_weights: Option<&Tensor>,
+        held_back: Option<&[bool]>,
         s: &MlpSettings,
     ) -> Result<Self, MlpError> {
         if s.hidden < 1 || s.layers < 1 || s.steps < 1 || s.batch < 1 || s.max_inputs < 1 {
@@ -309,8 +316,15 @@ impl MlpFit {
                     .collect();
                 Tensor::from_slice(&v).to_device(device)
             };
-            let w = uniform(pair[0] * pair[1]).view([pair[0], pair[1]]);
-            let b = uniform(pair[1]);
+            let (mut w, mut b) = (
+                uniform(pair[0] * pair[1]).view([pair[0], pair[1]]),
+                uniform(pair[1]),
+            );
+            if i + 2 == widths.len() {
+                // The output layer starts at zero: predicting 0 at first.
+                w = w.zeros_like();
+                b = b.zeros_like();
+            }
             layers.push((
                 vs.root().var_copy(&format!("w{i}"), &w),
                 vs.root().var_copy(&format!("b{i}"), &b),
@@ -322,13 +336,26 @@ impl MlpFit {
             pca,
             layers,
         };
-        // Held back to pick the best weights: every tenth row.
+        // Held back to pick the best weights.
         let rows: Vec<i64> = (0..n).collect();
-        let (train, check): (Vec<i64>, Vec<i64>) = if n >= 20 {
-            rows.iter().partition(|&&i| i % 10 != 9)
-        } else {
-            (rows.clone(), rows)
+        let (train, check): (Vec<i64>, Vec<i64>) = match held_back {
+            Some(h) if h.len() as i64 != n => {
+                return Err(MlpError::Shape(format!(
+                    "{n} rows but {} held-back flags",
+                    h.len()
+                )))
+            }
+            Some(h) => rows.iter().partition(|&&i| !h[i as usize]),
+            None if n >= 20 => rows.iter().partition(|&&i| i % 10 != 9),
+            None => (rows.clone(), rows),
         };
+        if train.is_empty() || check.is_empty() {
+            return Err(MlpError::Shape(format!(
+                "{} rows to fit and {} held back: need some of each",
+                train.len(),
+                check.len()
+            )));
+        }
         let index = |v: &[i64]| Tensor::from_slice(v).to_device(device);
         let (check_x, check_y) = (
             inputs.index_select(0, &index(&check)),
@@ -344,18 +371,7 @@ impl MlpFit {
         let mut adam = Adam::new(&vs);
         let batch = s.batch.min(train.len());
         let mut best: Option<(f64, Vec<(Tensor, Tensor)>)> = None;
-        for step in 1..=s.steps {
-            let picked: Vec<i64> = (0..batch)
-                .map(|_| train[rng.random_range(0..train.len())])
-                .collect();
-            let picked = index(&picked);
-            let loss = loss_of(
-                &fit,
-                &inputs.index_select(0, &picked),
-                &y.index_select(0, &picked),
-            );
-            adam.backward(&loss);
-            adam.step(s.lr);
+        for step in 0..=s.steps {
             if step % 100 == 0 || step == s.steps {
                 let held = tch::no_grad(|| loss_of(&fit, &check_x, &check_y).double_value(&[]));
                 if held.is_finite() && best.as_ref().is_none_or(|(b, _)| held < *b) {
@@ -367,6 +383,20 @@ impl MlpFit {
                     best = Some((held, copy));
                 }
             }
+            if step == s.steps {
+                break;
+            }
+            let picked: Vec<i64> = (0..batch)
+                .map(|_| train[rng.random_range(0..train.len())])
+                .collect();
+            let picked = index(&picked);
+            let loss = loss_of(
+                &fit,
+                &inputs.index_select(0, &picked),
+                &y.index_select(0, &picked),
+            );
+            adam.backward(&loss);
+            adam.step(s.lr);
         }
         fit.layers = match best {
             Some((_, layers)) => layers,
@@ -445,16 +475,16 @@ mod tests {
             steps: 800,
             ..MlpSettings::default()
         };
-        let mlp = MlpFit::fit(&fit_x, &fit_y, None, &s).unwrap();
+        let mlp = MlpFit::fit(&fit_x, &fit_y, None, None, &s).unwrap();
         let linear = LinearFit::fit(&fit_x, &fit_y, 1e-3);
         let (m, l) = (
             r2(&mlp.predict(&held_x), &held_y),
             r2(&linear.predict(&held_x), &held_y),
         );
         assert!(m > 0.8 && l < 0.3, "MLP R² {m}, linear R² {l}");
-        let again = MlpFit::fit(&fit_x, &fit_y, None, &s).unwrap();
+        let again = MlpFit::fit(&fit_x, &fit_y, None, None, &s).unwrap();
         assert!(again.predict(&held_x).equal(&mlp.predict(&held_x)));
-        let other = MlpFit::fit(&fit_x, &fit_y, None, &MlpSettings { seed: 1, ..s }).unwrap();
+        let other = MlpFit::fit(&fit_x, &fit_y, None, None, &MlpSettings { seed: 1, ..s }).unwrap();
         assert!(!other.predict(&held_x).equal(&mlp.predict(&held_x)));
     }
 
@@ -476,12 +506,13 @@ mod tests {
             max_inputs: 8,
             ..MlpSettings::default()
         };
-        let mlp = MlpFit::fit(&x.narrow(0, 0, 500), &y.narrow(0, 0, 500), None, &s).unwrap();
+        let mlp = MlpFit::fit(&x.narrow(0, 0, 500), &y.narrow(0, 0, 500), None, None, &s).unwrap();
         let held = r2(&mlp.predict(&x.narrow(0, 500, 100)), &y.narrow(0, 500, 100));
         assert!(held > 0.9, "{held}");
-        assert!(MlpFit::fit(&x, &y.narrow(0, 0, 10), None, &s).is_err());
+        assert!(MlpFit::fit(&x, &y.narrow(0, 0, 10), None, None, &s).is_err());
+        assert!(MlpFit::fit(&x, &y, None, Some(&[true; 600]), &s).is_err());
         let bad = MlpSettings { steps: 0, ..s };
-        assert!(MlpFit::fit(&x, &y, None, &bad).is_err());
+        assert!(MlpFit::fit(&x, &y, None, None, &bad).is_err());
     }
     use tch::Kind;
 

@@ -38,7 +38,7 @@ enum Command {
     Pipeline(commands::pipeline::PipelineArgs),
     /// Markdown + HTML report with PNG and SVG charts from a pipeline's cache folder.
     Report(commands::report::ReportArgs),
-    /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE.
+    /// Fit linear probes on a trained model's latents and embeddings; report held-out MSE (and, on files with ground truth, what the latents encode).
     Probe(commands::probe::ProbeArgs),
     /// Versions of the linked libraries and where model files are found.
     Info,

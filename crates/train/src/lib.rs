@@ -9,7 +9,8 @@
 //!   in its folder (config, data paths, checkpoints, metrics, summary).
 //! - [`relabel`]: a dataset's actions replaced by an IDM's.
 //! - [`eval`]: rollouts of policies and yardsticks with the published
-//!   normalisers; [`probe`]: closed-form probes of a trained model.
+//!   normalisers; [`probe`]: closed-form probes of a trained model;
+//!   [`leakage`]: what its latents encode of the action and each distractor.
 //! - [`pipeline`]: an experiment file planned into typed, cached stages
 //!   run in-process; [`report`]: its tables and charts.
 //! - [`events`]: TensorBoard event files beside every run's metrics.
@@ -19,6 +20,7 @@ pub mod collect;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod leakage;
 pub mod pipeline;
 pub mod probe;
 pub mod progress;

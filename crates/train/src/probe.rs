@@ -2,7 +2,10 @@
 //! one file and scored on another, held-out one. Latent action → true
 //! action (LAMs: the paper's measure of latent action quality), the model's
 //! own action output (IDM, BC), and observation embedding →
-//! proprioceptive state.
+//! proprioceptive state. When the held-out file records the simulator's
+//! ground truth, also the leakage probes ([`crate::leakage`]): what the
+//! latent action and the embedding encode of the action, the state and
+//! each distractor.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +17,7 @@ use lam_models::toolkit::probe::LinearFit;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use crate::leakage::{cross_fit, Factor, Leakage, LeakageSpec, Truths};
 use crate::run::RunDir;
 use crate::TrainError;
 
@@ -36,6 +40,9 @@ pub struct ProbeSpec {
     pub max_offset: Option<usize>,
     /// Where the model runs.
     pub device: tch::Device,
+    /// Leakage probes, measured when the held-out file records ground
+    /// truth (None: never).
+    pub leakage: Option<LeakageSpec>,
 }
 
 /// One probe's held-out score.
@@ -85,6 +92,10 @@ pub struct ProbeResult {
     pub own_action: Option<Score>,
     /// Observation embedding -> proprioceptive state.
     pub embedding_state: Score,
+    /// What the latent action and the embedding encode (held-out files
+    /// with ground truth; absent from older results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leakage: Option<Leakage>,
 }
 
 /// Fits and scores the probes of `spec`; `on_batch(file, done, total)`
@@ -154,6 +165,10 @@ pub fn probe(
     });
     let state = LinearFit::fit(&fit.embedding, &fit.states, spec.ridge);
     let embedding_state = Score::new(state.mse(&held.embedding, &held.states), &held.states);
+    let leakage = match &spec.leakage {
+        Some(l) => leakage(l, &eval_file, &held, spec.ridge)?,
+        None => None,
+    };
     Ok(ProbeResult {
         run: spec.run.clone(),
         method: trainer.config.method,
@@ -166,7 +181,49 @@ pub fn probe(
         latent_action,
         own_action,
         embedding_state,
+        leakage,
     })
+}
+
+/// The leakage probes on the held-out features, when `file` records the
+/// simulator's ground truth.
+fn leakage(
+    spec: &LeakageSpec,
+    file: &Path,
+    held: &Features,
+    ridge: f64,
+) -> Result<Option<Leakage>, TrainError> {
+    let Some(truths) = Truths::read(file)? else {
+        return Ok(None);
+    };
+    let trajectories: Vec<u32> = held.positions.iter().map(|p| p.0).collect();
+    let common = [
+        (Factor::Action, held.actions.shallow_clone()),
+        (Factor::State, held.states.shallow_clone()),
+    ];
+    let mlp = spec.mlp.as_ref();
+    // The latent action: each factor at t and its change to t+k.
+    let latent = match &held.latent {
+        Some(z) => {
+            let mut targets = common
+                .iter()
+                .map(|(f, t)| (*f, t.shallow_clone()))
+                .collect::<Vec<_>>();
+            targets.extend(truths.targets(&held.positions, &held.offsets, true)?);
+            Some(cross_fit(z, &targets, &trajectories, ridge, mlp)?)
+        }
+        None => None,
+    };
+    // The embedding of o_t: each factor at t.
+    let mut targets: Vec<(Factor, Tensor)> = common.into();
+    targets.extend(truths.targets(&held.positions, &held.offsets, false)?);
+    let embedding = cross_fit(&held.embedding, &targets, &trajectories, ridge, mlp)?;
+    Ok(Some(Leakage {
+        latent,
+        embedding,
+        samples: trajectories.len(),
+        mlp: spec.mlp.clone(),
+    }))
 }
 
 /// Features and targets of one file.
@@ -177,6 +234,10 @@ struct Features {
     states: Tensor,
     /// For IDM / BC: the model's own action predictions.
     predicted: Option<Tensor>,
+    /// (trajectory, t) of each sample.
+    positions: Vec<(u32, u32)>,
+    /// k of each sample.
+    offsets: Vec<u32>,
 }
 
 /// (`any_task`: the model's latents and embeddings are probed, whatever
@@ -220,8 +281,12 @@ fn features(
     let device = t.vs.device();
     let batches = samples.div_ceil(batch_size);
     let (mut lat, mut emb, mut act, mut st, mut pred) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut positions, mut offsets) = (Vec::new(), Vec::new());
     for done in 0..batches {
-        let b = TrainBatch::from_loader(&loader.next_batch()?, frame, device);
+        let raw = loader.next_batch()?;
+        positions.extend_from_slice(&raw.positions);
+        offsets.extend_from_slice(&raw.offsets);
+        let b = TrainBatch::from_loader(&raw, frame, device);
         tch::no_grad(|| {
             if let Some(l) = t.model.latent(&b.obs, &b.future) {
                 lat.push(l.to_kind(Kind::Float).to_device(tch::Device::Cpu));
@@ -241,7 +306,11 @@ fn features(
     let cat =
         |v: Vec<Tensor>| (!v.is_empty()).then(|| Tensor::cat(&v, 0).narrow(0, 0, samples as i64));
     let none = || does_not_fit("no batches".to_string());
+    positions.truncate(samples);
+    offsets.truncate(samples);
     Ok(Features {
+        positions,
+        offsets,
         latent: cat(lat),
         embedding: cat(emb).ok_or_else(none)?,
         actions: cat(act).ok_or_else(none)?,

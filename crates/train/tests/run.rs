@@ -638,6 +638,7 @@ fn a_lam_trains_on_several_tasks_and_serves_another() {
         seed: 0,
         max_offset: None,
         device: Device::Cpu,
+        leakage: None,
     };
     let p = lam_train::probe::probe(&spec, &mut |_, _, _| {}).unwrap();
     assert!(p.latent_action.unwrap().mse.is_finite());

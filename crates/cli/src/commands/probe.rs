@@ -1,12 +1,16 @@
 //! `lam probe`: parses the arguments, fits fresh linear probes on a frozen
 //! trained model over one file and scores them on another, held-out file
-//! ([`lam_train::probe::probe`]), and prints the table (or writes JSON).
+//! ([`lam_train::probe::probe`]), and prints the table (or writes JSON);
+//! with a held-out file that records ground truth, also the leakage table
+//! ([`lam_train::leakage`]): what the latent encodes.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use lam_data::DatasetReader;
+use lam_models::toolkit::probe::MlpSettings;
+use lam_train::leakage::{Factor, FactorScores, LeakageSpec};
 use lam_train::probe::{probe, ProbeSpec, Score};
 use lam_train::run::RunDir;
 
@@ -44,6 +48,16 @@ pub struct ProbeArgs {
     /// Write the results as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Skip the leakage probes (otherwise measured when the held-out file
+    /// records ground truth: `lam collect --ground-truth`).
+    #[arg(long)]
+    no_leakage: bool,
+    /// Leakage probes: linear ones only, no MLP probe (faster).
+    #[arg(long)]
+    no_mlp: bool,
+    /// Adam steps of each MLP leakage probe (its fixed budget).
+    #[arg(long, default_value_t = MlpSettings::default().steps)]
+    mlp_steps: usize,
 }
 
 /// Runs `lam probe`.
@@ -60,6 +74,16 @@ pub fn run(args: ProbeArgs) -> Result<()> {
     if args.max_offset == Some(0) {
         bail!("--max-offset must be at least 1");
     }
+    if args.mlp_steps == 0 {
+        bail!("--mlp-steps must be at least 1");
+    }
+    let leakage = (!args.no_leakage).then(|| LeakageSpec {
+        mlp: (!args.no_mlp).then(|| MlpSettings {
+            steps: args.mlp_steps,
+            seed: args.seed,
+            ..MlpSettings::default()
+        }),
+    });
     let spec = ProbeSpec {
         run: args.run.clone(),
         data: args.data.clone(),
@@ -69,6 +93,7 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         seed: args.seed,
         max_offset: args.max_offset,
         device: args.device.device()?,
+        leakage,
     };
     let mut bar: Option<(PathBuf, indicatif::ProgressBar)> = None;
     let result = probe(&spec, &mut |file, done, total| {
@@ -120,6 +145,23 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         row("model's own action output", s);
     }
     row("embedding -> state", &result.embedding_state);
+    if let Some(l) = &result.leakage {
+        println!(
+            "\nwhat the features encode: held-out R^2 onto each factor ({} pairs of the held-out \
+             file, cross-fitted over its even and odd trajectories; linear / MLP probe)",
+            l.samples
+        );
+        print!("{:<28}", "");
+        for f in Factor::ALL {
+            print!(" {:>13}", f.name());
+        }
+        println!();
+        if let Some(latent) = &l.latent {
+            leakage_row("latent action (t, t+k)", latent);
+        }
+        leakage_row("embedding (t)", &l.embedding);
+        println!("(n/a: the factor does not vary in this file)");
+    }
     if let Some(out) = &args.out {
         lam_data::atomic::write_bytes_atomic(
             out,
@@ -128,4 +170,20 @@ pub fn run(args: ProbeArgs) -> Result<()> {
         .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
+}
+
+/// One row of the leakage table: linear / MLP R² per factor.
+fn leakage_row(name: &str, scores: &FactorScores) {
+    print!("{name:<28}");
+    for f in Factor::ALL {
+        let cell = match scores.get(f) {
+            Some(s) => match s.mlp {
+                Some(m) => format!("{:.2} / {:.2}", s.linear, m),
+                None => format!("{:.2}", s.linear),
+            },
+            None => "n/a".into(),
+        };
+        print!(" {cell:>13}");
+    }
+    println!();
 }

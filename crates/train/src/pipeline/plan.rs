@@ -509,6 +509,7 @@ impl TaskPlan<'_> {
                     run: run.clone(),
                     data: f.data.clone(),
                     eval_data: h.file.clone(),
+                    leakage: self.x.data.ground_truth,
                 },
                 &[lam, &f.data_key, &h.key],
                 label,

@@ -13,6 +13,7 @@ use tch::Device;
 
 use crate::collect::{collect, CollectSpec};
 use crate::eval::{evaluate, setting_of, EvalResult, EvalSpec, Player};
+use crate::leakage::{Factor, LeakageSpec};
 use crate::probe::{probe, ProbeSpec};
 use crate::progress::{Progress, Reporter};
 use crate::run::{train, RunData, RunDir, RunError, RunEvent};
@@ -151,6 +152,11 @@ pub enum Stage {
         data: PathBuf,
         /// Held-out file scored on.
         eval_data: PathBuf,
+        /// Leakage probes measured too, on the held-out file's ground
+        /// truth (left out of the key when off, so that caches made before
+        /// them are reused).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        leakage: bool,
     },
     /// `lam eval`: episodes in the distractors of `like` into `eval.json`.
     Eval {
@@ -288,6 +294,7 @@ impl Stage {
                 run,
                 data,
                 eval_data,
+                ..
             } => push(&[
                 "probe",
                 "--run",
@@ -462,6 +469,7 @@ impl Stage {
                 run,
                 data,
                 eval_data,
+                leakage,
             } => {
                 let spec = ProbeSpec {
                     run: run.clone(),
@@ -472,6 +480,7 @@ impl Stage {
                     seed: 0,
                     max_offset: None,
                     device,
+                    leakage: leakage.then(LeakageSpec::default),
                 };
                 let mut current: Option<PathBuf> = None;
                 let result = probe(&spec, &mut |file, done, total| {
@@ -490,9 +499,26 @@ impl Stage {
                 report(Progress::End);
                 let result = result?;
                 write_json(&out, &result)?;
+                let leaks = result
+                    .leakage
+                    .as_ref()
+                    .and_then(|l| l.latent.as_ref())
+                    .map(|l| {
+                        let r2 = |f| {
+                            l.get(f)
+                                .map_or("n/a".into(), |s| format!("{:.2}", s.linear))
+                        };
+                        format!(
+                            "; latent R^2 camera {}, background {}, colour {}",
+                            r2(Factor::Camera),
+                            r2(Factor::Background),
+                            r2(Factor::Colour)
+                        )
+                    })
+                    .unwrap_or_default();
                 Ok(match &result.latent_action {
                     Some(s) => format!(
-                        "latent -> action probe: held-out MSE {:.4} (variance {:.4}, R^2 {:.3})",
+                        "latent -> action probe: held-out MSE {:.4} (variance {:.4}, R^2 {:.3}){leaks}",
                         s.mse, s.variance, s.r2
                     ),
                     None => format!(

@@ -1,12 +1,14 @@
 //! Reports of a pipeline's cache folder: probe MSE per LAM, normalized
 //! score against label budget per setting, yardsticks, the summary bar
-//! chart and training curves, as Markdown and HTML beside PNG and SVG charts
+//! chart, what each LAM's latent action encodes (leakage probes) and
+//! training curves, as Markdown and HTML beside PNG and SVG charts
 //! ([`plots`]). Every number carries its seed count and spread.
 //!
 //! [`write`] reads what the pipeline recorded (`pipeline.json`: what each
 //! stage stands for) and each stage's typed result (`eval.json`,
 //! `probe.json`, a run's `summary.json` and `metrics.jsonl`).
 
+mod leakage;
 pub mod plots;
 mod sections;
 mod transfer;
@@ -135,12 +137,17 @@ struct ProbeRow {
     setting: String,
     /// Method, with the label budget of LAOM + supervision.
     name: String,
+    /// The LAM's method (its colour and place in lists).
+    method: String,
     /// `train` or `val` backgrounds of the held-out file.
     split: String,
     /// `in-task`, `all-tasks` or `leave-one-out`.
     pretrain: String,
     /// Held-out latent → action MSE.
     mse: f64,
+    /// What the latent and the embedding encode (held-out files with
+    /// ground truth).
+    leakage: Option<crate::leakage::Leakage>,
 }
 
 /// One LAM of the cache with its probe and training run.
@@ -234,9 +241,11 @@ impl Cache {
             probes.push(ProbeRow {
                 setting: setting(l),
                 name: lam_name(l),
+                method: field(l, "method"),
                 split: split.clone(),
                 pretrain: pretrain_of(l),
                 mse: score.mse,
+                leakage: p.leakage,
             });
             if split == "val" {
                 let mut l = l.clone();
@@ -383,6 +392,7 @@ pub fn write(folder: &Path, out: &Path) -> Result<Written, ReportError> {
         sections::scores(&cache, &mut doc)?;
     }
     sections::probes(&cache, &mut doc)?;
+    leakage::encodes(&cache, &mut doc)?;
     transfer::unseen(&cache, &mut doc)?;
     transfer::pretraining(&cache, &mut doc)?;
     sections::curves(&cache, &mut doc)?;

@@ -275,6 +275,10 @@ enum Swatch {
     Line,
     /// A dashed line.
     Dashed,
+    /// A filled box (a bar).
+    Filled,
+    /// An outlined box (a hollow bar).
+    Outline,
 }
 
 /// A chart's title above, its legend right of the plot (as wide as the
@@ -320,6 +324,20 @@ fn frame<DB: DrawingBackend>(
             Swatch::Line => {
                 side.draw(&PathElement::new(
                     vec![(x0, y), (x1, y)],
+                    colour.stroke_width(2),
+                ))
+                .map_err(msg)?;
+            }
+            Swatch::Filled => {
+                side.draw(&Rectangle::new(
+                    [(x0, y - 6), (x1, y + 6)],
+                    colour.mix(0.85).filled(),
+                ))
+                .map_err(msg)?;
+            }
+            Swatch::Outline => {
+                side.draw(&Rectangle::new(
+                    [(x0, y - 6), (x1, y + 6)],
                     colour.stroke_width(2),
                 ))
                 .map_err(msg)?;
@@ -736,6 +754,152 @@ pub fn bars(
     )
 }
 
+/// One group of a [`grouped_bars`] chart (a LAM): per category two
+/// values over seeds, drawn as a filled bar and as a hollow bar over it;
+/// None leaves the bar out (nothing to show).
+#[derive(Clone, Debug)]
+pub struct BarGroup {
+    /// The name under the group.
+    pub name: String,
+    /// The filled bars' values per category, one per seed.
+    pub filled: Vec<Option<Vec<f64>>>,
+    /// The hollow bars' values per category, one per seed.
+    pub hollow: Vec<Option<Vec<f64>>>,
+}
+
+/// Colours of the categories of a grouped bar chart (colour-blind safe,
+/// none a method's).
+const CATEGORY_COLOURS: [RGBColor; 6] = [
+    RGBColor(0, 90, 181),
+    RGBColor(26, 133, 90),
+    RGBColor(220, 50, 32),
+    RGBColor(153, 79, 136),
+    RGBColor(230, 140, 20),
+    RGBColor(90, 90, 90),
+];
+
+struct GroupedChart<'s> {
+    title: &'s str,
+    y_name: &'s str,
+    categories: &'s [&'s str],
+    kinds: (&'s str, &'s str),
+    groups: &'s [BarGroup],
+}
+
+impl Figure for GroupedChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let colour = |c: usize| CATEGORY_COLOURS[c % CATEGORY_COLOURS.len()];
+        let mut legend: Vec<(String, RGBColor, Swatch)> = self
+            .categories
+            .iter()
+            .enumerate()
+            .map(|(c, name)| (name.to_string(), colour(c), Swatch::Filled))
+            .collect();
+        legend.push((self.kinds.0.to_string(), BLACK, Swatch::Filled));
+        legend.push((self.kinds.1.to_string(), BLACK, Swatch::Outline));
+        let area = frame(root, self.title, &legend)?;
+        let values = self
+            .groups
+            .iter()
+            .flat_map(|g| g.filled.iter().chain(&g.hollow))
+            .flatten()
+            .flat_map(|v| {
+                let (m, sd) = mean_std(v);
+                v.iter().copied().chain([m - sd, m + sd])
+            });
+        // R² tops out at 1: every chart of it on the same top.
+        let y = range(values.chain([1.0]));
+        let n = self.groups.len().max(1);
+        let names: Vec<String> = self.groups.iter().map(|g| g.name.clone()).collect();
+        let label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let ticks = (0..n).map(|i| i as f64).collect();
+        let mut chart = axes(
+            &area,
+            -0.5..(n as f64 - 0.5),
+            ticks,
+            &label,
+            "",
+            y,
+            self.y_name,
+        )?;
+        let k = self.categories.len().max(1) as f64;
+        let slot = 0.84 / k;
+        for (i, g) in self.groups.iter().enumerate() {
+            for c in 0..self.categories.len() {
+                let x = i as f64 - 0.42 + slot * (c as f64 + 0.5);
+                let (x0, x1) = (x - slot * 0.4, x + slot * 0.4);
+                let col = colour(c);
+                let whiskers = |v: &[f64]| {
+                    let (m, sd) = mean_std(v);
+                    let mut out = Vec::new();
+                    if sd > 0.0 {
+                        let s = BLACK.stroke_width(1);
+                        out.push(PathElement::new(vec![(x, m - sd), (x, m + sd)], s));
+                    }
+                    out
+                };
+                // A dot per seed, where there are several.
+                let dots = |v: &[f64]| {
+                    let several = v.len() > 1;
+                    v.iter()
+                        .filter(|_| several)
+                        .map(|&y| Circle::new((x, y), 2, BLACK.mix(0.6).filled()))
+                        .collect::<Vec<_>>()
+                };
+                if let Some(Some(v)) = g.filled.get(c) {
+                    let m = mean_std(v).0;
+                    chart
+                        .draw_series([Rectangle::new([(x0, 0.0), (x1, m)], col.mix(0.85).filled())])
+                        .map_err(msg)?;
+                    chart.draw_series(whiskers(v)).map_err(msg)?;
+                    chart.draw_series(dots(v)).map_err(msg)?;
+                }
+                if let Some(Some(v)) = g.hollow.get(c) {
+                    let m = mean_std(v).0;
+                    chart
+                        .draw_series([Rectangle::new([(x0, 0.0), (x1, m)], col.stroke_width(2))])
+                        .map_err(msg)?;
+                    chart.draw_series(whiskers(v)).map_err(msg)?;
+                    chart.draw_series(dots(v)).map_err(msg)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Vertical bars in groups (one per [`BarGroup`], named under it), a bar
+/// per category coloured by category (legend right): the mean over seeds
+/// of the first kind of value filled, of the second as a hollow bar over
+/// it, each with ± one standard deviation and a dot per seed (where there
+/// are several). The y axis reaches 1 at least (for R²).
+pub fn grouped_bars(
+    png: &Path,
+    title: &str,
+    y_name: &str,
+    categories: &[&str],
+    kinds: (&str, &str),
+    groups: &[BarGroup],
+) -> std::result::Result<(), PlotError> {
+    save(
+        png,
+        &GroupedChart {
+            title,
+            y_name,
+            categories,
+            kinds,
+            groups,
+        },
+    )
+}
+
 /// One run's curve.
 #[derive(Clone, Debug)]
 pub struct Curve {
@@ -1066,6 +1230,38 @@ mod tests {
         // The bar names sit left of the plot, none clipped.
         let svg = std::fs::read_to_string(svg_of(&bars_png)).unwrap();
         assert!(text_x(&svg, "laom (a long name that still fits)")[0] > 0.0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn grouped_bars_name_every_group_and_category() {
+        let dir = scratch("grouped");
+        let png = dir.join("grouped.png");
+        let group = |name: &str| BarGroup {
+            name: name.into(),
+            filled: vec![Some(vec![0.9, 0.8]), None, Some(vec![-0.1])],
+            hollow: vec![Some(vec![0.95, 0.9]), None, Some(vec![0.2])],
+        };
+        grouped_bars(
+            &png,
+            "what the latent encodes",
+            "R²",
+            &["action", "state", "camera"],
+            ("linear probe", "MLP probe"),
+            &[group("lapo"), group("laom-labels (2 labels)")],
+        )
+        .unwrap();
+        let svg = std::fs::read_to_string(svg_of(&png)).unwrap();
+        for name in [
+            "lapo",
+            "laom-labels (2 labels)",
+            "action",
+            "camera",
+            "MLP probe",
+        ] {
+            assert_eq!(text_x(&svg, name).len(), 1, "{name}");
+        }
+        assert!(image::open(&png).is_ok());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -446,7 +446,7 @@ fn probe_chart(probes: &Probes, doc: &mut Doc) -> Result<(), ReportError> {
 
 /// The label budget in a LAM's name (`laom-labels (8 labels)`), for
 /// ordering budgets by number; 0 without one.
-fn budget_of(name: &str) -> usize {
+pub(super) fn budget_of(name: &str) -> usize {
     name.split_once(" (")
         .and_then(|(_, rest)| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)

@@ -279,6 +279,13 @@ fn features(
         )));
     }
     let device = t.vs.device();
+    // A run trained on masked inputs is probed on masked inputs too (its
+    // encoder has never seen the background): the file must record masks.
+    let masks = if t.config.train.mask_inputs {
+        Some(lam_data::masks::MaskStore::open(file)?)
+    } else {
+        None
+    };
     let batches = samples.div_ceil(batch_size);
     let (mut lat, mut emb, mut act, mut st, mut pred) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut positions, mut offsets) = (Vec::new(), Vec::new());
@@ -286,7 +293,14 @@ fn features(
         let raw = loader.next_batch()?;
         positions.extend_from_slice(&raw.positions);
         offsets.extend_from_slice(&raw.offsets);
-        let b = TrainBatch::from_loader(&raw, frame, device);
+        let mut b = TrainBatch::from_loader(&raw, frame, device);
+        if let Some(store) = &masks {
+            let m =
+                lam_models::batch::BatchMasks::from_stacked(&store.gather(&raw)?, frame, device);
+            b = t
+                .model_inputs(&b.with_masks(m))
+                .ok_or_else(|| does_not_fit("no agent masks for masked inputs".into()))?;
+        }
         tch::no_grad(|| {
             if let Some(l) = t.model.latent(&b.obs, &b.future) {
                 lat.push(l.to_kind(Kind::Float).to_device(tch::Device::Cpu));

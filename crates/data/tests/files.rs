@@ -546,14 +546,11 @@ fn ground_truth_round_trips_through_subsets_and_merges_and_is_never_mixed() {
         with_truth(i as u8 + 1, [3, 4, 2][i])
     );
     // A file without it reads none; one writer never mixes both kinds.
-    assert_eq!(
-        DatasetReader::open(&b)
-            .unwrap()
-            .read_ground_truth(0, true)
-            .unwrap()
-            .is_some(),
-        true
-    );
+    assert!(DatasetReader::open(&b)
+        .unwrap()
+        .read_ground_truth(0, true)
+        .unwrap()
+        .is_some());
     let plain = dir.join("plain.hdf5");
     write(&plain, &[trajectory(1, 3)]);
     let p = DatasetReader::open(&plain).unwrap();
